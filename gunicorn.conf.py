@@ -1,0 +1,32 @@
+"""gunicorn settings: `gunicorn -c gunicorn.conf.py wsgi:app` (what `make run` does after migrating)."""
+
+import os
+
+_port = os.environ.get("PORT", "8000")
+# PORT may be a bare port (bound on loopback) or a full host:port.
+bind = _port if ":" in _port else f"127.0.0.1:{_port}"
+# SQLite has one writer at a time: a few workers keep reads parallel without queueing writers long.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+accesslog = "-"
+errorlog = "-"
+# gunicorn 27's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), which two
+# instances on one machine would fight over; set GUNICORN_CONTROL_SOCKET to a path to turn it on.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
+# No preload_app: each worker imports the app after the fork, so nothing the app opens at import
+# can be shared between processes. post_fork below still guards the --preload case.
+
+
+def post_fork(server, worker):
+    """Drop any connection inherited from the master: a SQLite handle must not cross a fork."""
+    from myapp.extensions import db
+    from myapp.snapshot import take_snapshot_now
+
+    app = worker.app.wsgi()
+    with app.app_context():
+        # close=False: the parent's connections belong to the parent; closing them here would
+        # send its socket a goodbye (PostgreSQL) or release its locks (SQLite).
+        db.engine.dispose(close=False)
+        note = take_snapshot_now(app)
+    server.log.info("worker ready (pid %s)%s", worker.pid, note)

@@ -1,0 +1,49 @@
+"""Alembic environment for Flask-Migrate: the app's own engine and metadata, batch mode for SQLite."""
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+
+config = context.config
+fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+migrate_ext = current_app.extensions["migrate"]
+target_metadata = migrate_ext.db.metadata
+
+
+def engine():
+    return migrate_ext.db.engine  # Flask-SQLAlchemy 3: the app's engine, with its SQLite settings
+
+
+def run_migrations_offline():
+    """Emit SQL to stdout instead of running it (`flask db upgrade --sql`)."""
+    url = engine().url.render_as_string(hide_password=False)
+    context.configure(
+        url=url, target_metadata=target_metadata, literal_binds=True, **migrate_ext.configure_args
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    def process_revision_directives(context, revision, directives):
+        # `flask db migrate` with no changes writes no empty revision file.
+        if getattr(config.cmd_opts, "autogenerate", False) and directives[0].upgrade_ops.is_empty():
+            directives[:] = []
+            logger.info("No changes in schema detected.")
+
+    conf_args = dict(migrate_ext.configure_args)
+    conf_args.setdefault("process_revision_directives", process_revision_directives)
+    with engine().connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,74 @@
+"""The application factory."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+import config as app_config
+
+from .converters import IdConverter
+from .database import init_database
+from .errors import register_errorhandlers
+from .extensions import csrf, db, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config=None):
+    """Make the app. config: a config class or name; unset, APP_CONFIG, else production."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=os.environ.get("INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
+    )
+    load_config(app, config)
+    app.jinja_env.add_extension("jinja2.ext.do")  # lets the form macro build its attributes
+    register_extensions(app)
+    init_database(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def load_config(app, config):
+    if config is None:
+        config = os.environ.get("APP_CONFIG") or "production"
+    if isinstance(config, str):
+        config = app_config.config_class(config)
+    app.config.from_object(config())
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "app.db")
+    if app.config.get("READ_ONLY"):  # snapshot mode: serve an in-memory copy, refuse writes
+        from . import snapshot
+
+        snapshot.init_app(app)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = app_config.instance_secret_key(app.instance_path)
+    app.url_map.converters["id"] = IdConverter
+
+
+def register_extensions(app):
+    db.init_app(app)
+    migrate.init_app(app, db)
+    csrf.init_app(app)
+    from . import counters  # noqa: F401 - registers the count-keeping events on the models
+
+
+def register_blueprints(app):
+    from . import exports, health, stats
+    from .api import bp as api_bp
+    from .posts import bp as posts_bp
+    from .users import bp as users_bp
+
+    for blueprint in (users_bp, posts_bp, stats.bp, health.bp, api_bp, exports.bp):
+        app.register_blueprint(blueprint)
+
+
+def register_commands(app):
+    from .commands import register
+
+    register(app)

@@ -1,0 +1,77 @@
+"""/api/posts: list, create, read, update and delete posts as JSON."""
+
+from flask import request, url_for
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..errors import ApiError
+from ..extensions import db
+from ..listing import parse_list_args
+from ..models import Post
+from ..posts.forms import to_user_id
+from ..posts.queries import DEFAULT_SORT, SORTS, post_page
+from . import bp
+from .bodies import POST_FIELDS, clean, json_body, read_version
+from .responses import no_content, not_found, stale
+from .serialize import page_json, post_json, post_row_json
+
+
+def commit_post():
+    """Commit; the author deleted by a racing request (foreign key) is the same 422 as the check."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ApiError(
+            422, "validation_failed", "Some fields are not valid.", {"user_id": "No user has this id."}
+        ) from None
+
+
+@bp.get("/api/posts")
+def list_posts():
+    """A page of posts with authors; the same page, per_page, q, sort and user as the HTML list."""
+    args = parse_list_args(request.args, SORTS, DEFAULT_SORT)
+    return page_json(post_page(args, to_user_id(request.args.get("user"))), post_row_json)
+
+
+@bp.post("/api/posts")
+def create_post():
+    """Add a post: 201 with the post and its Location."""
+    post = Post(**clean(json_body(), POST_FIELDS))
+    db.session.add(post)
+    commit_post()
+    return post_json(post), 201, {"Location": url_for("api.get_post", post_id=post.id)}
+
+
+@bp.get("/api/posts/<id:post_id>")
+def get_post(post_id):
+    """One post."""
+    return post_json(db.session.get(Post, post_id) or not_found("post"))
+
+
+@bp.patch("/api/posts/<id:post_id>")
+def update_post(post_id):
+    """Change some of a post's fields; a stale version is a 409."""
+    data = json_body()
+    post = db.session.get(Post, post_id) or not_found("post")
+    values = clean(data, POST_FIELDS, partial=True, extra=("version",))
+    version = read_version(data)
+    if version is not None and version != post.version:
+        raise stale(post.version)
+    for name, value in values.items():
+        setattr(post, name, value)
+    try:
+        commit_post()
+    except StaleDataError:  # changed between our read and our write (possible on PostgreSQL)
+        db.session.rollback()
+        raise stale(None) from None
+    return post_json(post)
+
+
+@bp.delete("/api/posts/<id:post_id>")
+def delete_post(post_id):
+    """Delete a post."""
+    post = db.session.get(Post, post_id) or not_found("post")
+    db.session.delete(post)
+    db.session.commit()
+    return no_content()

@@ -1,0 +1,99 @@
+"""JSON Schemas of the API's bodies, with the limits of myapp/rules.py."""
+
+from .. import rules
+from ..converters import MAX_ID
+
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+TIMESTAMP = {"type": "string", "format": "date-time"}
+USERNAME = {
+    "type": "string",
+    "minLength": rules.USERNAME_MIN,
+    "maxLength": rules.USERNAME_MAX,
+    "pattern": f"^{rules.USERNAME_CHARS.pattern}$",
+    "description": "Surrounding white space is stripped; unique ignoring case.",
+}
+EMAIL = {
+    "type": "string",
+    "format": "email",
+    "maxLength": rules.EMAIL_MAX,
+    "description": "Unique ignoring case.",
+}
+TITLE = {"type": "string", "minLength": 1, "maxLength": rules.TITLE_MAX, "pattern": r"\S"}
+BODY = {"type": "string", "maxLength": rules.BODY_MAX, "description": "Newlines and tabs allowed."}
+VERSION = {"type": "integer", "minimum": 1, "description": "Bumped by every change."}
+
+
+def obj(properties, required=(), **extra):
+    return {"type": "object", "properties": properties, "required": list(required), **extra}
+
+
+def page_of(item):
+    return obj(
+        {
+            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1},
+            "total": {"type": "integer", "minimum": 0},
+            "pages": {"type": "integer", "minimum": 1},
+        },
+        ["items", "page", "per_page", "total", "pages"],
+    )
+
+
+USER_SUMMARY = {
+    "id": ID,
+    "username": {"type": "string"},
+    "email": {"type": "string"},
+    "post_count": {"type": "integer", "minimum": 0},
+    "created_at": TIMESTAMP,
+}
+POST_SUMMARY = {
+    "id": ID,
+    "title": {"type": "string"},
+    "user_id": ID,
+    "author": {"type": "string", "description": "The author's username."},
+    "created_at": TIMESTAMP,
+}
+
+SCHEMAS = {
+    "User": obj(
+        {**USER_SUMMARY, "version": VERSION, "updated_at": TIMESTAMP},
+        [*USER_SUMMARY, "version", "updated_at"],
+    ),
+    "UserSummary": obj(USER_SUMMARY, USER_SUMMARY),
+    "UserPage": page_of("UserSummary"),
+    "UserCreate": obj(
+        {"username": USERNAME, "email": EMAIL}, ["username", "email"], additionalProperties=False
+    ),
+    "UserUpdate": obj({"username": USERNAME, "email": EMAIL, "version": VERSION}, additionalProperties=False),
+    "Post": obj(
+        {**POST_SUMMARY, "body": {"type": "string"}, "version": VERSION, "updated_at": TIMESTAMP},
+        [*POST_SUMMARY, "body", "version", "updated_at"],
+    ),
+    "PostSummary": obj(POST_SUMMARY, POST_SUMMARY),
+    "PostPage": page_of("PostSummary"),
+    "PostCreate": obj(
+        {"title": TITLE, "body": BODY, "user_id": {**ID, "description": "An existing user's id."}},
+        ["title", "user_id"],
+        additionalProperties=False,
+    ),
+    "PostUpdate": obj(
+        {"title": TITLE, "body": BODY, "user_id": ID, "version": VERSION}, additionalProperties=False
+    ),
+    "Error": obj(
+        {
+            "error": obj(
+                {
+                    "code": {
+                        "type": "string",
+                        "description": "For programs, e.g. `validation_failed`, `taken`.",
+                    },
+                    "message": {"type": "string", "description": "For people."},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+                ["code", "message", "fields"],
+            )
+        },
+        ["error"],
+    ),
+}

@@ -1,0 +1,102 @@
+"""/api/users: list, create, read, update and delete users as JSON."""
+
+from flask import request, url_for
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..errors import ApiError
+from ..extensions import db
+from ..listing import parse_list_args
+from ..models import User
+from ..users.forms import TAKEN
+from ..users.queries import DEFAULT_SORT, SORTS, email_taken, taken_field, user_page, username_taken
+from . import bp
+from .bodies import USER_FIELDS, clean, json_body, read_version
+from .responses import no_content, not_found, stale
+from .serialize import page_json, user_json, user_row_json
+
+
+def taken(fields):
+    return ApiError(409, "taken", "That username or email is already in use.", {f: TAKEN[f] for f in fields})
+
+
+def check_free(values, user_id=None):
+    """409 when another user has the username or email (the unique index backs this up)."""
+    fields = [
+        name
+        for name, is_taken in (("username", username_taken), ("email", email_taken))
+        if name in values and is_taken(values[name], user_id)
+    ]
+    if fields:
+        raise taken(fields)
+
+
+def commit_user():
+    """Commit; a unique index that a racing request won turns into the same 409 as the check."""
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        field = taken_field(error)
+        if field is None:
+            raise
+        raise taken([field]) from None
+
+
+def create_user():
+    """Add the user the JSON body describes (shared with the article's POST /users)."""
+    values = clean(json_body(), USER_FIELDS)
+    check_free(values)
+    user = User(**values)
+    db.session.add(user)
+    commit_user()
+    return user
+
+
+@bp.get("/api/users")
+def list_users():
+    """A page of users; the same page, per_page, q and sort as the HTML list."""
+    args = parse_list_args(request.args, SORTS, DEFAULT_SORT)
+    return page_json(user_page(args), user_row_json)
+
+
+@bp.post("/api/users")
+def create_user_view():
+    """Add a user: 201 with the user and its Location."""
+    user = create_user()
+    return user_json(user), 201, {"Location": url_for("api.get_user", user_id=user.id)}
+
+
+@bp.get("/api/users/<id:user_id>")
+def get_user(user_id):
+    """One user."""
+    return user_json(db.session.get(User, user_id) or not_found("user"))
+
+
+@bp.patch("/api/users/<id:user_id>")
+def update_user(user_id):
+    """Change some of a user's fields; a stale version is a 409."""
+    data = json_body()
+    user = db.session.get(User, user_id) or not_found("user")
+    values = clean(data, USER_FIELDS, partial=True, extra=("version",))
+    version = read_version(data)
+    if version is not None and version != user.version:
+        raise stale(user.version)
+    check_free(values, user.id)
+    for name, value in values.items():
+        setattr(user, name, value)
+    try:
+        commit_user()
+    except StaleDataError:  # changed between our read and our write (possible on PostgreSQL)
+        db.session.rollback()
+        raise stale(None) from None
+    return user_json(user)
+
+
+@bp.delete("/api/users/<id:user_id>")
+def delete_user(user_id):
+    """Delete a user and their posts."""
+    user = db.session.get(User, user_id) or not_found("user")
+    db.session.delete(user)
+    db.session.commit()
+    return no_content()

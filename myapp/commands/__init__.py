@@ -1,0 +1,12 @@
+"""Command-line tools, one module each, added to the `flask` command by register()."""
+
+
+def register(app):
+    """Add the app's commands to the `flask` command (the README's "Command line" lists them)."""
+    from .backup import backup
+    from .maintenance import check_db, vacuum
+    from .restore import restore
+    from .seed import seed
+
+    for command in (seed, backup, restore, vacuum, check_db):
+        app.cli.add_command(command)

@@ -1,0 +1,60 @@
+"""Error pages in the site's layout, and JSON errors for the API: never a stack trace."""
+
+from flask import render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+
+
+class ApiError(Exception):
+    """An error the JSON API answers with: status, a code a program can test, fields at fault."""
+
+    def __init__(self, status, code, message, fields=None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+
+
+def wants_json():
+    # Every /api path, known or not, and the API's routes outside /api (the article's POST /users).
+    return request.path.startswith("/api/") or request.path == "/api" or request.blueprint == "api"
+
+
+def json_error(code, status, message, fields=None):
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}, status
+
+
+def handle_http_error(error):
+    if wants_json():
+        code = error.name.lower().replace(" ", "_")
+        response = json_error(code, error.code, error.description)
+    else:
+        response = render_template("errors/error.html", error=error), error.code
+    if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        return (*response, {"Allow": ", ".join(error.valid_methods)})
+    return response
+
+
+def handle_api_error(error):
+    return json_error(error.code, error.status, error.message, error.fields)
+
+
+def handle_csrf_error(error):
+    error.description = (
+        "The form had expired or did not come from this site. Go back, reload the page and try again."
+    )
+    return handle_http_error(error)
+
+
+def handle_server_error(error):
+    # Flask has logged the exception; end the transaction so this worker's next request starts
+    # clean, and show the error page instead of a stack trace.
+    db.session.rollback()
+    return handle_http_error(error)
+
+
+def register_errorhandlers(app):
+    app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(InternalServerError, handle_server_error)

@@ -1,0 +1,41 @@
+"""Form pieces shared by the blueprints: the rule bridge, the CSRF-only form, the version field."""
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField
+from wtforms.validators import StopValidation
+
+from .rules import Invalid
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class Rule:
+    """A WTForms validator that applies a function from myapp.rules and keeps its cleaned value."""
+
+    def __init__(self, rule):
+        self.rule = rule
+        self.field_flags = {"required": True} if rule.__name__ != "body" else {}
+
+    def __call__(self, form, field):
+        try:
+            field.data = self.rule(field.data)
+        except Invalid as error:
+            raise StopValidation(str(error)) from None
+
+
+class EmptyForm(FlaskForm):
+    """Only the CSRF token: the delete buttons' form."""
+
+
+class VersionedForm(FlaskForm):
+    """An edit form that carries the version of the row it was filled from."""
+
+    version = HiddenField()
+
+    def is_stale(self, row):
+        # The submitted value, not the one filled in from the row: a post without a version
+        # cannot prove it saw the latest one.
+        submitted = self.version.raw_data[0] if self.version.raw_data else None
+        return submitted != str(row.version)

@@ -1,0 +1,157 @@
+"""Query-string parameters of the list pages (page, per_page, sort, q) and the page they select.
+
+Deep pages stay fast two ways. The Previous/Next links carry the id of the row at the page's
+edge (`after=` / `before=`), and the next page seeks to it through the index of the sort key
+instead of counting past every row before it. A typed `?page=N` still works: its OFFSET runs
+over ids alone, which the sort key's index holds, and only the page's own rows are read.
+"""
+
+import math
+from dataclasses import dataclass
+
+from flask import current_app, request
+from sqlalchemy import tuple_
+
+from .extensions import db
+from .rules import CONTROL_CHARS
+
+# Cursor ids are row ids: 64-bit, like the id columns (BIGINT on PostgreSQL, the rowid on SQLite).
+MAX_CURSOR_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class ListArgs:
+    page: int
+    per_page: int
+    sort: str
+    q: str
+    default_sort: str = ""
+    default_per_page: int = 0
+    # The id of the row just before (after=) or just after (before=) this page, from its links.
+    after: int | None = None
+    before: int | None = None
+
+    @property
+    def offset(self):
+        return (self.page - 1) * self.per_page
+
+    def query(self, **changes):
+        """Query-string values for a link to this list with some changed, defaults left out."""
+        values = {"q": self.q, "sort": self.sort, "per_page": self.per_page, "page": self.page, **changes}
+        defaults = {"q": "", "sort": self.default_sort, "per_page": self.default_per_page, "page": 1}
+        defaults.update(after=None, before=None)
+        return {key: value for key, value in values.items() if value != defaults.get(key)}
+
+
+def _positive_int(raw, default, maximum=None):
+    """A malformed, zero or negative value falls back to the default instead of an error."""
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        return default
+    if value < 1:
+        return default
+    return min(value, maximum) if maximum else value
+
+
+def _cursor(raw):
+    """A row id from a Previous/Next link; anything that cannot be one is ignored."""
+    value = _positive_int(raw, None)
+    return value if value is not None and value <= MAX_CURSOR_ID else None
+
+
+def parse_list_args(args, sorts, default_sort):
+    """Read page, per_page, sort and q from request args; odd values fall back to defaults."""
+    config = current_app.config
+    sort = args.get("sort", default_sort)
+    return ListArgs(
+        # Capped so that page * per_page stays a sane OFFSET on every database.
+        page=_positive_int(args.get("page"), 1, maximum=10**9),
+        per_page=_positive_int(args.get("per_page"), config["PER_PAGE"], maximum=config["MAX_PER_PAGE"]),
+        sort=sort if sort in sorts else default_sort,
+        # No stored value holds a control character, and PostgreSQL refuses NUL in any string.
+        q=CONTROL_CHARS.sub("", args.get("q", "")).strip()[:100],
+        default_sort=default_sort,
+        default_per_page=config["PER_PAGE"],
+        after=_cursor(args.get("after")),
+        before=_cursor(args.get("before")),
+    )
+
+
+def prefers_json():
+    """True when the client ranks application/json above text/html (browsers never do)."""
+    accept = request.accept_mimetypes
+    return accept["application/json"] > accept["text/html"]
+
+
+def like_pattern(q):
+    """A LIKE pattern matching q as a plain substring (% and _ in q match themselves)."""
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def order_by(sorts, sort):
+    """ORDER BY columns for a sort key such as 'username' or '-created'."""
+    columns = sorts[sort.removeprefix("-")]
+    if sort.startswith("-"):
+        return [column.desc() for column in columns]
+    return list(columns)
+
+
+def sort_choices(names):
+    """Every accepted value of ?sort=: each name, ascending and descending."""
+    return {name for name in names} | {f"-{name}" for name in names}
+
+
+def page_rows(stmt, id_column, sorts, args, anchor):
+    """The rows of stmt on the page args select: seek from a cursor, else OFFSET over ids.
+
+    anchor(columns, id) is a SELECT of the sort key of the row with that id; it runs inside the
+    page's own query, so a cursor costs no extra round trip. Sorts end with the id: keys are unique.
+    """
+    columns = sorts[args.sort.removeprefix("-")]
+    descending = args.sort.startswith("-")
+    anchor_id = args.after or args.before
+    if anchor_id:
+        backwards = args.after is None  # a Previous link: read back from the anchor, then flip
+        downwards = descending != backwards
+        key = anchor(columns, anchor_id).correlate(None)
+        values = [key.with_only_columns(column).scalar_subquery() for column in columns]
+        row, bound = tuple_(*columns), tuple_(*values)
+        # The row-value test alone is not an index seek on SQLite; the test on the first column is.
+        first, start = columns[0], values[0]
+        seek = (first <= start, row < bound) if downwards else (first >= start, row > bound)
+        order = [column.desc() for column in columns] if downwards else columns
+        rows = db.session.execute(stmt.where(*seek).order_by(*order).limit(args.per_page)).all()
+        if rows:
+            return rows[::-1] if backwards else rows
+        # Nothing beyond the anchor: it was deleted (or is the last row); the page number decides.
+    order = order_by(sorts, args.sort)
+    if args.offset == 0:
+        return db.session.execute(stmt.order_by(*order).limit(args.per_page)).all()
+    ids = stmt.with_only_columns(id_column).order_by(*order).limit(args.per_page).offset(args.offset)
+    return db.session.execute(stmt.where(id_column.in_(ids.scalar_subquery())).order_by(*order)).all()
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self):
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self):
+        return self.page > 1
+
+    @property
+    def has_next(self):
+        return self.page < self.pages
+
+    @property
+    def first_index(self):
+        return (self.page - 1) * self.per_page + 1

@@ -1,0 +1,75 @@
+"""The User and Post models (SQLAlchemy 2 typed mappings)."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+from .types import RowId, UTCDateTime, now_utc
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str] = mapped_column(String(120))
+    # Kept exact by myapp/counters.py in the transaction that adds or removes a post, so that
+    # lists and /stats never count rows per request.
+    post_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Bumped by SQLAlchemy on every ORM update; an edit made from an older version is refused.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+
+    # The database deletes the posts (ON DELETE CASCADE); passive_deletes keeps the ORM from
+    # loading them first, and the ORM cascade still covers posts already in the session.
+    posts: Mapped[list["Post"]] = relationship(
+        back_populates="author", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # Uniqueness ignoring case, enforced by the database so that racing requests cannot
+        # both win. The app's check uses the same lower() so that both agree on what is equal.
+        Index("uq_users_username_lower", func.lower(username), unique=True),
+        Index("uq_users_email_lower", func.lower(email), unique=True),
+        Index("ix_users_created_at", created_at),
+        Index("ix_users_post_count", post_count),
+    )
+
+    def __repr__(self):
+        return f"<User {self.id} {self.username!r}>"
+
+
+class Post(db.Model):
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text, default="", server_default="")
+    user_id: Mapped[int] = mapped_column(RowId, ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+
+    author: Mapped[User] = relationship(back_populates="posts")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index("ix_posts_created_at", created_at),
+        Index("ix_posts_title_lower", func.lower(title)),
+    )
+
+    def __repr__(self):
+        return f"<Post {self.id} {self.title!r}>"
+
+
+class RowCount(db.Model):
+    """Exact row counts of users and posts, so that pages never run count(*) on a whole table."""
+
+    __tablename__ = "row_counts"
+
+    name: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,47 @@
+"""The add/edit user form."""
+
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import ValidationError
+
+from .. import rules
+from ..forms import Rule, VersionedForm, strip
+from .queries import email_taken, username_taken
+
+TAKEN = {"username": "That username is taken.", "email": "That email address is already in use."}
+
+
+class UserFields:
+    username = StringField(
+        "Username",
+        filters=[strip],
+        validators=[Rule(rules.username)],
+        description=f"{rules.USERNAME_MIN}–{rules.USERNAME_MAX} characters: letters, digits, . _ -",
+        render_kw={"maxlength": rules.USERNAME_MAX, "autocomplete": "off", "autocapitalize": "none"},
+    )
+    email = StringField(
+        "Email",
+        filters=[strip],
+        validators=[Rule(rules.email)],
+        render_kw={"type": "email", "maxlength": rules.EMAIL_MAX, "autocomplete": "email"},
+    )
+
+    def __init__(self, *args, user_id=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user_id = user_id  # the user being edited, who may keep their own name
+
+    def validate_username(self, field):
+        if username_taken(field.data, self.user_id):
+            raise ValidationError(TAKEN["username"])
+
+    def validate_email(self, field):
+        if email_taken(field.data, self.user_id):
+            raise ValidationError(TAKEN["email"])
+
+
+class NewUserForm(UserFields, FlaskForm):
+    pass
+
+
+class EditUserForm(UserFields, VersionedForm):
+    pass

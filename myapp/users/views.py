@@ -1,0 +1,109 @@
+"""Users pages. Each view that writes commits where you can see it."""
+
+from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..extensions import db
+from ..forms import EmptyForm
+from ..listing import parse_list_args, prefers_json
+from ..models import User
+from . import bp
+from .forms import TAKEN, EditUserForm, NewUserForm
+from .queries import DEFAULT_SORT, SORTS, latest_posts, taken_field, user_page
+
+LATEST_POSTS = 20
+
+
+def get_user_or_404(user_id):
+    return db.get_or_404(User, user_id)
+
+
+@bp.get("/")
+@bp.get("/users")
+def index():
+    """List, search, sort and page through users."""
+    args = parse_list_args(request.args, SORTS, DEFAULT_SORT)
+    page = user_page(args)
+    # The article's JSON call: a client that prefers JSON gets the page as [{id, username, email}].
+    if prefers_json():
+        response = jsonify([{"id": u.id, "username": u.username, "email": u.email} for u in page.items])
+    else:
+        response = make_response(render_template("users/index.html", page=page, args=args))
+    response.vary.add("Accept")  # caches must keep the HTML and the JSON apart
+    return response
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@bp.route("/add", methods=["GET", "POST"])
+def create():
+    """Add a user."""
+    form = NewUserForm()
+    if not form.validate_on_submit():
+        return render_template("users/create.html", form=form), 422 if form.is_submitted() else 200
+    user = User(username=form.username.data, email=form.email.data)
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        return _taken(error, form, "users/create.html")
+    flash(f"User {user.username} was added.", "success")
+    return redirect(url_for("users.show", user_id=user.id), 303)
+
+
+@bp.get("/users/<id:user_id>")
+def show(user_id):
+    """A user and their latest posts, newest first."""
+    user = get_user_or_404(user_id)
+    return render_template("users/show.html", user=user, posts=latest_posts(user.id, LATEST_POSTS))
+
+
+@bp.route("/users/<id:user_id>/edit", methods=["GET", "POST"])
+def edit(user_id):
+    """Edit a user; an edit made from an older version is refused with 409."""
+    user = get_user_or_404(user_id)
+    form = EditUserForm(obj=user, user_id=user.id)
+    if not form.validate_on_submit():
+        return render_template("users/edit.html", form=form, user=user), 422 if form.is_submitted() else 200
+    if form.is_stale(user):
+        return _conflict(form, user)
+    user.username, user.email = form.username.data, form.email.data
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        return _taken(error, form, "users/edit.html", user=user)
+    except StaleDataError:  # changed between our read and our write (possible on PostgreSQL)
+        db.session.rollback()
+        return _conflict(form, db.session.get(User, user_id) or abort(404))
+    flash(f"User {user.username} was saved.", "success")
+    return redirect(url_for("users.show", user_id=user.id), 303)
+
+
+@bp.route("/users/<id:user_id>/delete", methods=["GET", "POST"])
+def delete(user_id):
+    """Confirm, then delete a user and their posts."""
+    user = get_user_or_404(user_id)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return render_template("users/delete.html", form=form, user=user)
+    username, posts = user.username, user.post_count
+    db.session.delete(user)
+    db.session.commit()
+    flash(f"User {username} and their {posts} post{'s' if posts != 1 else ''} were deleted.", "success")
+    return redirect(url_for("users.index"), 303)
+
+
+def _taken(error, form, template, **context):
+    """The unique index caught a name that a racing request took after our check: a field error."""
+    db.session.rollback()
+    field = taken_field(error)
+    if field is None:
+        raise error
+    form[field].errors = [*form[field].errors, TAKEN[field]]
+    return render_template(template, form=form, **context), 422
+
+
+def _conflict(form, current):
+    """Someone saved a newer version: show theirs, keep ours, and let the person decide."""
+    form.version.data = str(current.version)
+    return render_template("users/edit.html", form=form, user=current, conflict=current), 409

@@ -1,0 +1,147 @@
+"""SQLite done right: pragmas per connection, BEGIN IMMEDIATE for writers, several processes at once."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, func, select, text
+
+from myapp import create_app
+from myapp.database import ConnectionSettings, begin_transaction
+from myapp.extensions import db
+from myapp.models import RowCount, User
+
+from .conftest import csrf_token, sqlite_only
+from .file_app import file_config, make_file_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def file_app(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    app = make_file_app(tmp_path / "app.db", SQLITE_CACHE_SIZE=-32000)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def has_connection_settings(engine):
+    return any(isinstance(listener, ConnectionSettings) for listener in engine.pool.dispatch.connect)
+
+
+def statements_during(app, action):
+    """Every SQL statement the app's engine sends while action() runs."""
+    sent = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return sent
+
+
+@sqlite_only
+def test_pragmas_are_in_force_on_every_connection(file_app):
+    with file_app.app_context():
+        for _ in range(2):  # two separate pooled connections
+            with db.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+                assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+                assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -32000
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+                assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
+
+
+@sqlite_only
+def test_synchronous_full_is_configurable(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    app = make_file_app(tmp_path / "full.db", SQLITE_SYNCHRONOUS="FULL")
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    with app.app_context():
+        assert has_connection_settings(db.engine)  # what the PostgreSQL test expects absent
+        db.engine.dispose()
+
+
+@sqlite_only
+def test_form_post_begins_immediate_and_pages_begin_deferred(file_app):
+    client = file_app.test_client()
+    token = csrf_token(client, "/users/new")
+    sent = statements_during(
+        file_app,
+        lambda: client.post("/users/new", data={"username": "ann", "email": "a@x.org", "csrf_token": token}),
+    )
+    assert sent[0] == "BEGIN IMMEDIATE"
+    assert any(s.startswith("INSERT INTO users") for s in sent)
+    read = statements_during(file_app, lambda: client.get("/users"))
+    assert read[0] == "BEGIN" and "BEGIN IMMEDIATE" not in read
+
+
+@sqlite_only
+def test_foreign_keys_cascade_in_the_database(file_app):
+    with file_app.app_context():
+        db.session.execute(
+            text(
+                "INSERT INTO users (id, username, email, post_count, version, created_at, "
+                "updated_at) VALUES (7, 'x', 'x@x.org', 0, 1, '2026-01-01', '2026-01-01')"
+            )
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO posts (title, body, user_id, version, created_at, updated_at) "
+                "VALUES ('t', '', 7, 1, '2026-01-01', '2026-01-01')"
+            )
+        )
+        db.session.execute(text("DELETE FROM users WHERE id = 7"))
+        assert db.session.scalar(text("SELECT count(*) FROM posts")) == 0
+        db.session.rollback()
+
+
+@sqlite_only
+@pytest.mark.slow
+def test_processes_doing_read_then_write_never_see_database_is_locked(file_app, tmp_path):
+    workers, iterations = 6, 60
+    with file_app.app_context():
+        db.session.add(RowCount(name="race", n=0))
+        db.session.commit()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.rw_worker", str(tmp_path / "app.db"), str(w), str(iterations)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", "INSTANCE_PATH": str(tmp_path / "instance")},
+        )
+        for w in range(workers)
+    ]
+    outputs = [proc.communicate(timeout=120)[0] for proc in procs]
+    assert all("database is locked" not in out for out in outputs), outputs
+    assert [out.strip().splitlines()[-1] for out in outputs] == [f"ok {iterations}"] * workers, outputs
+    with file_app.app_context():
+        assert db.session.scalar(select(RowCount.n).where(RowCount.name == "race")) == workers * iterations
+        assert db.session.scalar(select(func.count()).select_from(User)) == workers * iterations
+
+
+def test_no_sqlite_listener_on_a_postgresql_engine(tmp_path, monkeypatch):
+    """Creating the engine does not connect, so this runs without a PostgreSQL server."""
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    config = type(
+        "PgConfig",
+        (file_config(tmp_path / "unused.db"),),
+        {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none"},
+    )
+    app = create_app(config)
+    with app.app_context():
+        assert db.engine.dialect.name == "postgresql"
+        assert not event.contains(db.engine, "begin", begin_transaction)
+        assert not has_connection_settings(db.engine)  # no PRAGMA-sending connect listener

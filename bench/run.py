@@ -1,0 +1,188 @@
+"""The bench: seed databases of several sizes, serve the app and two baselines, load them with wrk.
+
+    python bench/run.py                      # what `make bench` runs: 10k, 100k, 1M users
+    python bench/run.py --sizes 10000 --duration 3 --rounds 1
+    python bench/run.py --smoke              # 200 users, each URL fetched once, no wrk
+
+Every page is measured in alternation (A, B, C, A, B, C...) so that drift on a busy machine hits
+all of them alike; the table shows medians. Pages the app does not have yet are "not available".
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import report  # bench/ is not a package: its modules are imported from sys.path
+import wrk
+from servers import BENCH, ROOT, Server, flask, get
+
+PER_PAGE = 50
+DEEP_PAGE = 2000
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="users per database, comma-separated")
+    parser.add_argument("--posts-per-user", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per page")
+    parser.add_argument("--write-size", type=int, default=100_000, help="size at which POST is measured")
+    parser.add_argument("--workdir", default="/tmp/myapp-bench", help="databases go here, never in the repo")
+    parser.add_argument("--output", default=str(BENCH / "RESULTS.md"))
+    parser.add_argument("--smoke", action="store_true", help="200 users, each URL once, no wrk, no report")
+    return parser.parse_args()
+
+
+def prepare(size, posts_per_user, workdir):
+    """A fresh database of `size` users; returns (env for the app, seconds that seeding took)."""
+    directory = Path(workdir) / f"users-{size}"
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    env = {
+        "DATABASE_URL": f"sqlite:///{directory / 'app.db'}",
+        "INSTANCE_PATH": str(directory),
+        "SECRET_KEY": "bench-only",
+        "APP_CONFIG": "production",
+    }
+    flask(["db", "upgrade"], env)
+    started = time.perf_counter()
+    flask(["seed", "--users", str(size), "--posts-per-user", str(posts_per_user)], env)
+    return env, time.perf_counter() - started
+
+
+def next_link(url):
+    """The href of the page's rel="next" link (what a person clicks), or None."""
+    status, html = get(url)
+    marker = 'rel="next" href="'
+    if status != 200 or marker not in html:
+        return None
+    return html.split(marker, 1)[1].split('"', 1)[0].replace("&amp;", "&")
+
+
+def read_pages(size, hello, raw, app, snapshot):
+    """(name, url) of every read measured at this size."""
+    pages = max(1, -(-size // PER_PAGE))
+    deep = min(DEEP_PAGE, pages)
+    list_url = f"{app.url}/users?per_page={PER_PAGE}"
+    # The deep page as a person reaches it: the "Next" link on the page before it.
+    before_deep = f"{list_url}&page={deep - 1}" if deep > 1 else None
+    followed = next_link(before_deep) if before_deep else None
+    return [
+        ("hello world (baseline)", f"{hello.url}/"),
+        ("raw sqlite3 /users (baseline)", f"{raw.url}/users?per_page={PER_PAGE}"),
+        ("/users page 1", list_url),
+        (f"/users page {deep} (next link)", app.url + followed if followed else None),
+        (f"/users?page={deep}", f"{list_url}&page={deep}"),
+        ("/users/<id>", f"{app.url}/users/{max(1, size // 2)}"),
+        ("/posts page 1", f"{app.url}/posts?per_page={PER_PAGE}"),
+        ("/api/users page 1", f"{app.url}/api/users?per_page={PER_PAGE}"),
+        ("/users page 1, snapshot mode", f"{snapshot.url}/users?per_page={PER_PAGE}" if snapshot else None),
+    ]
+
+
+def post_one(url):
+    body = json.dumps({"username": f"smoke{time.time_ns()}", "email": f"s{time.time_ns()}@bench.example.com"})
+    request = urllib.request.Request(url, body.encode(), {"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def measure(targets, args, script=None):
+    """{name: [run, ...]} for each target with a URL that answers 2xx, in alternating rounds."""
+    runs, status = {}, {}
+    for name, url in targets:
+        code = (post_one(url) if script else get(url)[0]) if url else None
+        status[name] = code
+        if code is not None and 200 <= code < 300:
+            runs[name] = []
+    if not args.smoke:
+        for _ in range(args.rounds):
+            for name, url in targets:
+                if name in runs:
+                    runs[name].append(wrk.run(url, args.duration, script=script))
+    return runs, status
+
+
+def bench_size(size, args, log):
+    env, seed_seconds = prepare(size, args.posts_per_user, args.workdir)
+    print(f"== {size} users: seeded in {seed_seconds:.1f} s", flush=True)
+    db_path = env["DATABASE_URL"].removeprefix("sqlite:///")
+    workers = 1 if args.smoke else 2  # a smoke run checks that pages answer, not how fast
+    app_env = {**env, "WEB_CONCURRENCY": str(workers)}
+    snap_env = {**app_env, "APP_CONFIG": "snapshot"}
+    with (
+        Server("hello:app", workers, log=log) as hello,
+        Server("raw_sqlite:app", workers, env={"BENCH_DB": db_path}, log=log) as raw,
+        Server("wsgi:app", workers, env=app_env, config="gunicorn_app.py", cwd=ROOT, log=log) as app,
+        Server("wsgi:app", workers, env=snap_env, config="gunicorn_app.py", cwd=ROOT, log=log) as snapshot,
+    ):
+        for server in (hello, raw, app):
+            if not server.wait():
+                raise SystemExit(f"a server did not start; see {log}")
+        targets = read_pages(size, hello, raw, app, snapshot if snapshot.wait() else None)
+        runs, status = measure(targets, args)
+    result = {"size": size, "seed_seconds": seed_seconds, "urls": dict(targets)}
+    result.update(runs=runs, status=status)
+    if size == args.write_size or args.smoke:
+        result["writes"] = bench_writes(env, args, log)
+    return result
+
+
+def bench_writes(env, args, log):
+    """POST /api/users with 4 workers: the app against the minimal Flask-SQLAlchemy insert app."""
+    insert_db = Path(args.workdir) / "insert-baseline.db"
+    insert_db.unlink(missing_ok=True)
+    insert_env = {"BENCH_INSERT_DB": str(insert_db)}
+    flask_env = {**os.environ, **insert_env}
+    subprocess.run([sys.executable, str(BENCH / "insert_app.py")], env=flask_env, cwd=BENCH, check=True)
+    workers = 1 if args.smoke else 4
+    app_env = {**env, "WEB_CONCURRENCY": str(workers)}
+    with (
+        Server("insert_app:app", workers, env=insert_env, log=log) as baseline,
+        Server("wsgi:app", workers, env=app_env, config="gunicorn_app.py", cwd=ROOT, log=log) as app,
+    ):
+        baseline.wait("/api/users")
+        app.wait("/healthz")
+        targets = [
+            ("POST minimal insert app (baseline)", f"{baseline.url}/api/users"),
+            ("POST /api/users", f"{app.url}/api/users"),
+        ]
+        runs, status = measure(targets, args, script=str(BENCH / "post.lua"))
+    return {"runs": runs, "status": status, "urls": dict(targets)}
+
+
+def main():
+    args = parse_args()
+    if not args.smoke and not wrk.available():
+        raise SystemExit(wrk.INSTALL_HINT)
+    sizes = [200] if args.smoke else [int(s) for s in args.sizes.split(",")]
+    if args.write_size not in sizes:
+        args.write_size = sizes[len(sizes) // 2]
+    Path(args.workdir).mkdir(parents=True, exist_ok=True)
+    log = str(Path(args.workdir) / "servers.log")
+    machine = report.machine()
+    results = [bench_size(size, args, log) for size in sizes]
+    machine["load_after"] = os.getloadavg()
+    if args.smoke:
+        failed = report.smoke_table(results)
+        raise SystemExit(1 if failed else 0)
+    text = report.markdown(results, machine, args, " ".join(sys.argv))
+    print(text)
+    report.write(args.output, text)
+    (Path(args.workdir) / "results.json").write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from flask import current_app, request
 from sqlalchemy import tuple_
 
+from .converters import MAX_ID
 from .extensions import db
 from .rules import CONTROL_CHARS
-
-# Cursor ids are row ids: 64-bit, like the id columns (BIGINT on PostgreSQL, the rowid on SQLite).
-MAX_CURSOR_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,7 @@ def _positive_int(raw, default, maximum=None):
 def _cursor(raw):
     """A row id from a Previous/Next link; anything that cannot be one is ignored."""
     value = _positive_int(raw, None)
-    return value if value is not None and value <= MAX_CURSOR_ID else None
+    return value if value is not None and value <= MAX_ID else None  # a cursor is a row id
 
 
 def parse_list_args(args, sorts, default_sort):

@@ -145,3 +145,42 @@ def test_no_sqlite_listener_on_a_postgresql_engine(tmp_path, monkeypatch):
         assert db.engine.dialect.name == "postgresql"
         assert not event.contains(db.engine, "begin", begin_transaction)
         assert not has_connection_settings(db.engine)  # no PRAGMA-sending connect listener
+
+
+WRITES = [
+    # (method, url, form data or JSON, expected status); ids 1 exist after the first two.
+    ("form", "/users/new", {"username": "ann", "email": "ann@x.org"}, 303),
+    ("form", "/posts/new", {"title": "Hi", "body": "", "user_id": "1"}, 303),
+    ("form", "/users/1/edit", {"username": "ann2", "email": "ann@x.org", "version": "1"}, 303),
+    ("form", "/posts/1/edit", {"title": "Hi2", "body": "", "user_id": "1", "version": "1"}, 303),
+    ("json", "/api/users", {"username": "bob", "email": "bob@x.org"}, 201),
+    ("json", "/users", {"username": "cat", "email": "cat@x.org"}, 201),  # the article's call
+    ("json", "/api/posts", {"title": "Yo", "user_id": 1}, 201),
+    ("patch", "/api/users/1", {"email": "ann@y.org"}, 200),
+    ("patch", "/api/posts/1", {"title": "Hi3"}, 200),
+    ("delete", "/api/posts/2", None, 204),
+    ("form", "/posts/1/delete", {}, 303),
+    ("form", "/users/1/delete", {}, 303),
+    ("delete", "/api/users/2", None, 204),
+]
+
+
+def send(client, kind, url, data):
+    if kind == "form":
+        return client.post(url, data={**data, "csrf_token": csrf_token(client, url)})
+    if kind == "json":
+        return client.post(url, json=data)
+    if kind == "patch":
+        return client.patch(url, json=data)
+    return client.delete(url)
+
+
+@sqlite_only
+def test_each_write_request_takes_the_write_lock_once(file_app):
+    """Reading a row back after its commit must not open a second BEGIN IMMEDIATE."""
+    client = file_app.test_client()
+    for kind, url, data, status in WRITES:
+        responses = []
+        sent = statements_during(file_app, lambda: responses.append(send(client, kind, url, data)))  # noqa: B023
+        assert responses[0].status_code == status, (url, responses[0].get_data(as_text=True)[:300])
+        assert sent.count("BEGIN IMMEDIATE") == 1, (url, sent)

@@ -10,21 +10,30 @@ from ..listing import parse_list_args
 from ..models import Post
 from ..posts.forms import to_user_id
 from ..posts.queries import DEFAULT_SORT, SORTS, post_page
+from ..transactions import commit
 from . import bp
 from .bodies import POST_FIELDS, clean, json_body, read_version
 from .responses import no_content, not_found, stale
 from .serialize import page_json, post_json, post_row_json
 
 
-def commit_post():
-    """Commit; the author deleted by a racing request (foreign key) is the same 422 as the check."""
+def save_post(post):
+    """Write the post and answer with it; a racing delete of its author is the same 422 as the check.
+
+    The answer is built inside the write transaction, after the flush gave the post its id:
+    built after the commit, reading the author's name would open a second transaction, and in a
+    write request that is a second BEGIN IMMEDIATE.
+    """
     try:
-        db.session.commit()
+        db.session.flush()
+        answer = post_json(post)
+        commit()
     except IntegrityError:
         db.session.rollback()
         raise ApiError(
             422, "validation_failed", "Some fields are not valid.", {"user_id": "No user has this id."}
         ) from None
+    return answer
 
 
 @bp.get("/api/posts")
@@ -39,8 +48,8 @@ def create_post():
     """Add a post: 201 with the post and its Location."""
     post = Post(**clean(json_body(), POST_FIELDS))
     db.session.add(post)
-    commit_post()
-    return post_json(post), 201, {"Location": url_for("api.get_post", post_id=post.id)}
+    answer = save_post(post)
+    return answer, 201, {"Location": url_for("api.get_post", post_id=post.id)}
 
 
 @bp.get("/api/posts/<id:post_id>")
@@ -61,11 +70,10 @@ def update_post(post_id):
     for name, value in values.items():
         setattr(post, name, value)
     try:
-        commit_post()
+        return save_post(post)
     except StaleDataError:  # changed between our read and our write (possible on PostgreSQL)
         db.session.rollback()
         raise stale(None) from None
-    return post_json(post)
 
 
 @bp.delete("/api/posts/<id:post_id>")
@@ -73,5 +81,5 @@ def delete_post(post_id):
     """Delete a post."""
     post = db.session.get(Post, post_id) or not_found("post")
     db.session.delete(post)
-    db.session.commit()
+    commit()
     return no_content()

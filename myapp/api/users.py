@@ -8,6 +8,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..listing import parse_list_args
 from ..models import User
+from ..transactions import commit
 from ..users.forms import TAKEN
 from ..users.queries import DEFAULT_SORT, SORTS, email_taken, taken_field, user_page, username_taken
 from . import bp
@@ -21,7 +22,7 @@ def taken(fields):
 
 
 def check_free(values, user_id=None):
-    """409 when another user has the username or email (the unique index backs this up)."""
+    """409 naming each of the username and email that another user has."""
     fields = [
         name
         for name, is_taken in (("username", username_taken), ("email", email_taken))
@@ -31,25 +32,31 @@ def check_free(values, user_id=None):
         raise taken(fields)
 
 
-def commit_user():
-    """Commit; a unique index that a racing request won turns into the same 409 as the check."""
+def commit_user(values, user_id=None):
+    """Commit; when a unique index refuses the row, a 409 naming every taken field.
+
+    The indexes decide, not a check beforehand: checking first would cost two queries while
+    holding the write lock on every save, for the rare one that collides (and a racing request
+    could still take the name between check and write). After a refusal the checks run, so the
+    answer names both fields when both are taken.
+    """
     try:
-        db.session.commit()
+        commit()
     except IntegrityError as error:
         db.session.rollback()
         field = taken_field(error)
         if field is None:
             raise
-        raise taken([field]) from None
+        check_free(values, user_id)
+        raise taken([field]) from None  # the other row went away meanwhile: still refused
 
 
 def create_user():
     """Add the user the JSON body describes (shared with the article's POST /users)."""
     values = clean(json_body(), USER_FIELDS)
-    check_free(values)
     user = User(**values)
     db.session.add(user)
-    commit_user()
+    commit_user(values)
     return user
 
 
@@ -82,11 +89,10 @@ def update_user(user_id):
     version = read_version(data)
     if version is not None and version != user.version:
         raise stale(user.version)
-    check_free(values, user.id)
     for name, value in values.items():
         setattr(user, name, value)
     try:
-        commit_user()
+        commit_user(values, user.id)
     except StaleDataError:  # changed between our read and our write (possible on PostgreSQL)
         db.session.rollback()
         raise stale(None) from None
@@ -98,5 +104,5 @@ def delete_user(user_id):
     """Delete a user and their posts."""
     user = db.session.get(User, user_id) or not_found("user")
     db.session.delete(user)
-    db.session.commit()
+    commit()
     return no_content()

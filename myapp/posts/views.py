@@ -8,6 +8,7 @@ from ..extensions import db
 from ..forms import EmptyForm
 from ..listing import parse_list_args
 from ..models import Post
+from ..transactions import commit
 from . import bp
 from .forms import EditPostForm, NewPostForm, to_user_id
 from .queries import DEFAULT_SORT, SORTS, author_choices, post_page
@@ -40,7 +41,7 @@ def create():
     post = Post(title=form.title.data, body=form.body.data, user_id=form.user_id.data)
     db.session.add(post)
     try:
-        db.session.commit()
+        commit()
     except IntegrityError:
         return _author_gone(form, "posts/create.html")
     flash("Post was added.", "success")
@@ -64,7 +65,7 @@ def edit(post_id):
         return _conflict(form, post)
     post.title, post.body, post.user_id = form.title.data, form.body.data, form.user_id.data
     try:
-        db.session.commit()
+        commit()
     except IntegrityError:
         return _author_gone(form, "posts/edit.html", post=db.session.get(Post, post_id) or abort(404))
     except StaleDataError:  # changed between our read and our write (possible on PostgreSQL)
@@ -83,7 +84,7 @@ def delete(post_id):
         return render_template("posts/delete.html", form=form, post=post)
     user_id = post.user_id
     db.session.delete(post)
-    db.session.commit()
+    commit()
     flash("Post was deleted.", "success")
     return redirect(url_for("users.show", user_id=user_id), 303)
 

@@ -8,6 +8,7 @@ from ..extensions import db
 from ..forms import EmptyForm
 from ..listing import parse_list_args, prefers_json
 from ..models import User
+from ..transactions import commit
 from . import bp
 from .forms import TAKEN, EditUserForm, NewUserForm
 from .queries import DEFAULT_SORT, SORTS, latest_posts, taken_field, user_page
@@ -44,7 +45,7 @@ def create():
     user = User(username=form.username.data, email=form.email.data)
     db.session.add(user)
     try:
-        db.session.commit()
+        commit()
     except IntegrityError as error:
         return _taken(error, form, "users/create.html")
     flash(f"User {user.username} was added.", "success")
@@ -69,7 +70,7 @@ def edit(user_id):
         return _conflict(form, user)
     user.username, user.email = form.username.data, form.email.data
     try:
-        db.session.commit()
+        commit()
     except IntegrityError as error:
         return _taken(error, form, "users/edit.html", user=user)
     except StaleDataError:  # changed between our read and our write (possible on PostgreSQL)
@@ -88,7 +89,7 @@ def delete(user_id):
         return render_template("users/delete.html", form=form, user=user)
     username, posts = user.username, user.post_count
     db.session.delete(user)
-    db.session.commit()
+    commit()
     flash(f"User {username} and their {posts} post{'s' if posts != 1 else ''} were deleted.", "success")
     return redirect(url_for("users.index"), 303)
 

@@ -30,6 +30,15 @@ def test_new_post_form_preselects_the_user(client, make_user):
     assert f'<option selected value="{bob}">bob</option>' in html
 
 
+def test_new_post_from_a_user_page_cancels_back_to_it(client, make_user):
+    user_id = make_user("alice")
+    html = client.get(f"/posts/new?user={user_id}").get_data(as_text=True)
+    assert f'action="/posts/new?user={user_id}"' in html  # kept when the form comes back with errors
+    assert f'<a href="/users/{user_id}">Cancel</a>' in html
+    assert '<a href="/posts">Cancel</a>' in client.get("/posts/new").get_data(as_text=True)
+    assert '<a href="/posts">Cancel</a>' in client.get("/posts/new?user=999").get_data(as_text=True)
+
+
 def test_new_post_form_asks_for_an_id_when_there_are_too_many_users(app, client, make_user):
     app.config["AUTHOR_SELECT_LIMIT"] = 2
     for _ in range(3):

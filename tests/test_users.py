@@ -186,6 +186,17 @@ def test_delete_removes_the_user_and_their_posts(client, submit, make_user, fetc
     assert "<dd>1</dd>" in html and "<dd>2</dd>" in html
 
 
+def test_deleting_a_user_without_posts_says_just_that(client, submit, make_user):
+    user_id = make_user("loner")
+    assert "they have no posts" in client.get(f"/users/{user_id}/delete").get_data(as_text=True)
+    assert submit(f"/users/{user_id}/delete", {}).status_code == 303
+    assert flashed(client) == ["User loner was deleted."]
+
+
+def test_links_to_the_add_form_use_users_new(client):
+    assert 'href="/users/new"' in client.get("/users").get_data(as_text=True)
+
+
 def test_get_never_deletes(client, make_user, get_user):
     user_id = make_user("alice")
     client.get(f"/users/{user_id}/delete")

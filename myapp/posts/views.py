@@ -11,7 +11,7 @@ from ..models import Post
 from ..transactions import commit
 from . import bp
 from .forms import EditPostForm, NewPostForm, to_user_id
-from .queries import DEFAULT_SORT, SORTS, author_choices, post_page
+from .queries import DEFAULT_SORT, SORTS, author_choices, post_page, user_exists
 
 
 def with_authors(form):
@@ -34,10 +34,14 @@ def index():
 def create():
     """Add a post; ?user=<id> preselects the author."""
     form = with_authors(NewPostForm())
+    from_user = to_user_id(request.args.get("user"))
     if not form.is_submitted():
-        form.user_id.data = to_user_id(request.args.get("user"))
+        form.user_id.data = from_user
     if not form.validate_on_submit():
-        return render_template("posts/create.html", form=form), 422 if form.is_submitted() else 200
+        # Opened from a user's page (?user=, kept in the form's action): Cancel goes back there.
+        back = url_for("users.show", user_id=from_user) if from_user and user_exists(from_user) else None
+        status = 422 if form.is_submitted() else 200
+        return render_template("posts/create.html", form=form, from_user=from_user, back=back), status
     post = Post(title=form.title.data, body=form.body.data, user_id=form.user_id.data)
     db.session.add(post)
     try:

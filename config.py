@@ -25,6 +25,22 @@ class Config:
     # True in snapshot mode: every write answers 403 and the pages hide their controls.
     READ_ONLY = False
 
+    # Who may read: "signed-in" (default: every page but /login, /healthz and static files needs
+    # an account) or "public" (anonymous visitors read everything except email addresses).
+    READ_ACCESS = os.environ.get("READ_ACCESS", "signed-in")
+
+    # Argon2id parameters (argon2-cffi's defaults, RFC 9106's low-memory choice). A hash made with
+    # other parameters is re-hashed at the account's next sign-in.
+    ARGON2_TIME_COST = int(os.environ.get("ARGON2_TIME_COST", 3))
+    ARGON2_MEMORY_COST_KIB = int(os.environ.get("ARGON2_MEMORY_COST_KIB", 65536))
+    ARGON2_PARALLELISM = int(os.environ.get("ARGON2_PARALLELISM", 4))
+
+    # Brute force: this many failed sign-ins within the window lock out the account typed, or the
+    # client address, until the window has passed (myapp/auth/throttle.py).
+    SIGN_IN_WINDOW_SECONDS = 15 * 60
+    SIGN_IN_ACCOUNT_LIMIT = 5
+    SIGN_IN_ADDRESS_LIMIT = 50
+
     PER_PAGE = 20
     MAX_PER_PAGE = 100
     # Above this many users the post form asks for an author id instead of listing everyone.
@@ -56,6 +72,10 @@ class SnapshotConfig(ProductionConfig):
 
 class TestingConfig(Config):
     TESTING = True
+    # Cheap hashes: the suite makes hundreds of accounts. Production keeps the defaults above.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST_KIB = 1024
+    ARGON2_PARALLELISM = 1
     # No key in the code, even here: tests get one from their own temporary instance folder.
 
     @property

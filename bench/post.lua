@@ -10,11 +10,15 @@ end
 
 function init(args)
   counter = 0
+  -- wrk.format takes one headers table: keep the -H headers (the API token) and add the type.
+  headers = {}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  headers["Content-Type"] = "application/json"
 end
 
 function request()
   counter = counter + 1
   local name = string.format("b%s_%d_%d", run, tid, counter)
   local body = string.format('{"username": "%s", "email": "%s@bench.example.com"}', name, name)
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+  return wrk.format("POST", nil, headers, body)
 end

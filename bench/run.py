@@ -9,6 +9,7 @@ all of them alike; the table shows medians. Pages the app does not have yet are 
 """
 
 import argparse
+import http.cookiejar
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -56,42 +58,74 @@ def prepare(size, posts_per_user, workdir):
     flask(["db", "upgrade"], env)
     started = time.perf_counter()
     flask(["seed", "--users", str(size), "--posts-per-user", str(posts_per_user)], env)
-    return env, time.perf_counter() - started
+    seeded = time.perf_counter() - started
+    # Pages are read signed in, as an admin: a session cookie for pages, a token for the API.
+    flask(["create-admin", *BENCH_ADMIN[:2], "--password-stdin"], env, stdin=BENCH_ADMIN[2] + "\n")
+    env["BENCH_TOKEN"] = flask(["create-token", BENCH_ADMIN[0], "--name", "bench"], env).stdout.strip()
+    return env, seeded
 
 
-def next_link(url):
+BENCH_ADMIN = ("benchadmin", "benchadmin@bench.example.com", "a bench-only passphrase")
+
+
+def session_cookie(app_url):
+    """Sign in through the form once and return the session cookie that wrk then sends."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    html = opener.open(f"{app_url}/login", timeout=10).read().decode()
+    token = html.split('name="csrf_token" type="hidden" value="', 1)[1].split('"', 1)[0]
+    form = {"username": BENCH_ADMIN[0], "password": BENCH_ADMIN[2], "csrf_token": token}
+    opener.open(f"{app_url}/login", urllib.parse.urlencode(form).encode(), timeout=30).read()
+    cookie = next(c for c in jar if c.name == "session")
+    return {"Cookie": f"session={cookie.value}"}
+
+
+def next_link(url, headers):
     """The href of the page's rel="next" link (what a person clicks), or None."""
-    status, html = get(url)
+    status, html = get(url, headers=headers)
     marker = 'rel="next" href="'
     if status != 200 or marker not in html:
         return None
     return html.split(marker, 1)[1].split('"', 1)[0].replace("&amp;", "&")
 
 
-def read_pages(size, hello, raw, app, snapshot):
-    """(name, url) of every read measured at this size."""
+def read_pages(size, hello, raw, app, public, snapshot, token):
+    """(name, url, headers) of every read measured at this size; the app's pages signed in."""
     pages = max(1, -(-size // PER_PAGE))
     deep = min(DEEP_PAGE, pages)
+    cookie = session_cookie(app.url)
+    bearer = {"Authorization": f"Bearer {token}"}
     list_url = f"{app.url}/users?per_page={PER_PAGE}"
     # The deep page as a person reaches it: the "Next" link on the page before it.
     before_deep = f"{list_url}&page={deep - 1}" if deep > 1 else None
-    followed = next_link(before_deep) if before_deep else None
+    followed = next_link(before_deep, cookie) if before_deep else None
     return [
-        ("hello world (baseline)", f"{hello.url}/"),
-        ("raw sqlite3 /users (baseline)", f"{raw.url}/users?per_page={PER_PAGE}"),
-        ("/users page 1", list_url),
-        (f"/users page {deep} (next link)", app.url + followed if followed else None),
-        (f"/users?page={deep}", f"{list_url}&page={deep}"),
-        ("/users/<id>", f"{app.url}/users/{max(1, size // 2)}"),
-        ("/posts page 1", f"{app.url}/posts?per_page={PER_PAGE}"),
-        ("/api/users page 1", f"{app.url}/api/users?per_page={PER_PAGE}"),
-        ("/users page 1, snapshot mode", f"{snapshot.url}/users?per_page={PER_PAGE}" if snapshot else None),
+        ("hello world (baseline)", f"{hello.url}/", None),
+        ("raw sqlite3 /users (baseline)", f"{raw.url}/users?per_page={PER_PAGE}", None),
+        ("/users page 1", list_url, cookie),
+        # What signing in costs: the same page read anonymously (READ_ACCESS=public).
+        (
+            "/users page 1, anonymous (public)",
+            f"{public.url}/users?per_page={PER_PAGE}" if public else None,
+            None,
+        ),
+        (f"/users page {deep} (next link)", app.url + followed if followed else None, cookie),
+        (f"/users?page={deep}", f"{list_url}&page={deep}", cookie),
+        ("/users/<id>", f"{app.url}/users/{max(1, size // 2)}", cookie),
+        ("/posts page 1", f"{app.url}/posts?per_page={PER_PAGE}", cookie),
+        ("/api/users page 1", f"{app.url}/api/users?per_page={PER_PAGE}", bearer),
+        (
+            "/users page 1, snapshot mode",
+            f"{snapshot.url}/users?per_page={PER_PAGE}" if snapshot else None,
+            None,
+        ),
     ]
 
 
-def post_one(url):
+def post_one(url, headers):
     body = json.dumps({"username": f"smoke{time.time_ns()}", "email": f"s{time.time_ns()}@bench.example.com"})
-    request = urllib.request.Request(url, body.encode(), {"Content-Type": "application/json"}, method="POST")
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    request = urllib.request.Request(url, body.encode(), headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status
@@ -102,16 +136,16 @@ def post_one(url):
 def measure(targets, args, script=None):
     """{name: [run, ...]} for each target with a URL that answers 2xx, in alternating rounds."""
     runs, status = {}, {}
-    for name, url in targets:
-        code = (post_one(url) if script else get(url)[0]) if url else None
+    for name, url, headers in targets:
+        code = (post_one(url, headers) if script else get(url, headers=headers)[0]) if url else None
         status[name] = code
         if code is not None and 200 <= code < 300:
             runs[name] = []
     if not args.smoke:
         for _ in range(args.rounds):
-            for name, url in targets:
+            for name, url, headers in targets:
                 if name in runs:
-                    runs[name].append(wrk.run(url, args.duration, script=script))
+                    runs[name].append(wrk.run(url, args.duration, script=script, headers=headers))
     return runs, status
 
 
@@ -122,18 +156,22 @@ def bench_size(size, args, log):
     workers = 1 if args.smoke else 2  # a smoke run checks that pages answer, not how fast
     app_env = {**env, "WEB_CONCURRENCY": str(workers)}
     snap_env = {**app_env, "APP_CONFIG": "snapshot"}
+    public_env = {**app_env, "READ_ACCESS": "public"}
     with (
         Server("hello:app", workers, log=log) as hello,
         Server("raw_sqlite:app", workers, env={"BENCH_DB": db_path}, log=log) as raw,
         Server("wsgi:app", workers, env=app_env, config="gunicorn_app.py", cwd=ROOT, log=log) as app,
         Server("wsgi:app", workers, env=snap_env, config="gunicorn_app.py", cwd=ROOT, log=log) as snapshot,
+        Server("wsgi:app", workers, env=public_env, config="gunicorn_app.py", cwd=ROOT, log=log) as public,
     ):
         for server in (hello, raw, app):
             if not server.wait():
                 raise SystemExit(f"a server did not start; see {log}")
-        targets = read_pages(size, hello, raw, app, snapshot if snapshot.wait() else None)
+        snapshot_up = snapshot if snapshot.wait() else None
+        public_up = public if public.wait() else None
+        targets = read_pages(size, hello, raw, app, public_up, snapshot_up, env["BENCH_TOKEN"])
         runs, status = measure(targets, args)
-    result = {"size": size, "seed_seconds": seed_seconds, "urls": dict(targets)}
+    result = {"size": size, "seed_seconds": seed_seconds, "urls": {name: url for name, url, _h in targets}}
     result.update(runs=runs, status=status)
     if size == args.write_size or args.smoke:
         result["writes"] = bench_writes(env, args, log)
@@ -156,11 +194,11 @@ def bench_writes(env, args, log):
         baseline.wait("/api/users")
         app.wait("/healthz")
         targets = [
-            ("POST minimal insert app (baseline)", f"{baseline.url}/api/users"),
-            ("POST /api/users", f"{app.url}/api/users"),
+            ("POST minimal insert app (baseline)", f"{baseline.url}/api/users", None),
+            ("POST /api/users", f"{app.url}/api/users", {"Authorization": f"Bearer {env['BENCH_TOKEN']}"}),
         ]
         runs, status = measure(targets, args, script=str(BENCH / "post.lua"))
-    return {"runs": runs, "status": status, "urls": dict(targets)}
+    return {"runs": runs, "status": status, "urls": {name: url for name, url, _h in targets}}
 
 
 def main():

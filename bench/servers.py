@@ -21,10 +21,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def get(url, timeout=10):
+def get(url, timeout=10, headers=None):
     """(status, body) of a GET; HTTP errors are answers too."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=headers or {}), timeout=timeout
+        ) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
@@ -78,8 +80,10 @@ class Server:
         self.stop()
 
 
-def flask(args, env, check=True):
+def flask(args, env, check=True, stdin=None):
     """Run a `flask` command of the project (db upgrade, seed); returns the finished process."""
     command = [str(Path(sys.executable).with_name("flask")), *args]
     environment = {**os.environ, **env}
-    return subprocess.run(command, cwd=ROOT, env=environment, check=check, capture_output=True, text=True)
+    return subprocess.run(
+        command, cwd=ROOT, env=environment, check=check, capture_output=True, text=True, input=stdin
+    )

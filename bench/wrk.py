@@ -36,12 +36,14 @@ def parse(output):
     return {"rps": rps, "p50": p50, "p99": p99, "requests": requests, "errors": errors}
 
 
-def run(url, duration, threads=2, connections=16, script=None, env=None):
+def run(url, duration, threads=2, connections=16, script=None, env=None, headers=None):
     # A fresh run id each time, so that names the POST script makes never repeat across runs.
     env = {**(env or os.environ), "BENCH_RUN": str(time.time_ns())}
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     if script:
         command += ["-s", script]
+    for name, value in (headers or {}).items():  # the session cookie or API token of a signed-in client
+        command += ["-H", f"{name}: {value}"]
     result = subprocess.run([*command, url], capture_output=True, text=True, env=env, timeout=duration + 60)
     if result.returncode != 0:
         raise RuntimeError(f"wrk failed: {result.stderr or result.stdout}")

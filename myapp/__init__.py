@@ -27,6 +27,7 @@ def create_app(config=None):
     app.jinja_env.add_extension("jinja2.ext.do")  # lets the form macro build its attributes
     register_extensions(app)
     init_database(app)
+    init_accounts(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -58,13 +59,20 @@ def register_extensions(app):
     from . import counters  # noqa: F401 - registers the count-keeping events on the models
 
 
+def init_accounts(app):
+    from .auth import identity
+
+    identity.init_app(app)
+
+
 def register_blueprints(app):
     from . import exports, health, stats
     from .api import bp as api_bp
+    from .auth import bp as auth_bp
     from .posts import bp as posts_bp
     from .users import bp as users_bp
 
-    for blueprint in (users_bp, posts_bp, stats.bp, health.bp, api_bp, exports.bp):
+    for blueprint in (users_bp, posts_bp, stats.bp, health.bp, api_bp, exports.bp, auth_bp):
         app.register_blueprint(blueprint)
 
 

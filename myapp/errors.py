@@ -5,19 +5,31 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
+from .listing import prefers_json
 
 
 class ApiError(Exception):
     """An error the JSON API answers with: status, a code a program can test, fields at fault."""
 
-    def __init__(self, status, code, message, fields=None):
+    def __init__(self, status, code, message, fields=None, headers=None):
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+        self.headers = headers or {}
 
 
 def wants_json():
     # Every /api path, known or not, and the API's routes outside /api (the article's POST /users).
     return request.path.startswith("/api/") or request.path == "/api" or request.blueprint == "api"
+
+
+def machine_request():
+    """A request from a program: the API, the CSV exports, the article's GET /users as JSON.
+
+    These take bearer tokens (myapp/auth/identity.py) and get their refusals as JSON.
+    """
+    if wants_json() or request.blueprint == "exports":
+        return True
+    return request.endpoint == "users.index" and prefers_json()
 
 
 def json_error(code, status, message, fields=None):
@@ -36,7 +48,7 @@ def handle_http_error(error):
 
 
 def handle_api_error(error):
-    return json_error(error.code, error.status, error.message, error.fields)
+    return (*json_error(error.code, error.status, error.message, error.fields), error.headers)
 
 
 def handle_csrf_error(error):

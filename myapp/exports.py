@@ -5,6 +5,7 @@ import io
 
 from flask import Blueprint, Response, request, stream_with_context
 
+from .auth.permissions import shows_emails
 from .extensions import db
 from .listing import parse_list_args
 from .models import Post
@@ -65,12 +66,22 @@ def post_cells(p):
     return p.id, title, p.user_id, author, timestamp(p.created_at), body
 
 
+def public_user_cells(u):
+    return u.id, safe_cell(u.username), u.post_count, timestamp(u.created_at)
+
+
 @bp.get("/users.csv")
 def users_csv():
-    """Every user that q matches, in the list's sort order, as CSV."""
-    args = parse_list_args(request.args, user_queries.SORTS, user_queries.DEFAULT_SORT)
-    header = ("id", "username", "email", "posts", "created_at")
-    return csv_response("users.csv", csv_rows(user_queries.filtered_users(args), header, user_cells))
+    """Every user that q matches, in the list's sort order, as CSV (no emails for anonymous readers)."""
+    emails = shows_emails()
+    args = parse_list_args(request.args, user_queries.sorts_for(emails), user_queries.DEFAULT_SORT)
+    stmt = user_queries.filtered_users(args, emails=emails)
+    if emails:
+        return csv_response(
+            "users.csv", csv_rows(stmt, ("id", "username", "email", "posts", "created_at"), user_cells)
+        )
+    header = ("id", "username", "posts", "created_at")
+    return csv_response("users.csv", csv_rows(stmt, header, public_user_cells))
 
 
 @bp.get("/posts.csv")

@@ -1,5 +1,6 @@
 """Extension objects, created unbound; create_app binds them. Imports nothing from myapp."""
 
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -24,3 +25,4 @@ db = SQLAlchemy(model_class=Base)
 # Batch mode: SQLite cannot ALTER most things, so Alembic copies the table instead.
 migrate = Migrate(render_as_batch=True, compare_type=True)
 csrf = CSRFProtect()
+login_manager = LoginManager()

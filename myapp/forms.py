@@ -1,9 +1,11 @@
-"""Form pieces shared by the blueprints: the rule bridge, the CSRF-only form, the version field."""
+"""Form pieces shared by the blueprints: the rule bridge, the CSRF-only form, the version field,
+the new-password field."""
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField
-from wtforms.validators import StopValidation
+from wtforms import HiddenField, PasswordField
+from wtforms.validators import Optional, StopValidation
 
+from . import rules
 from .rules import Invalid
 
 
@@ -39,3 +41,24 @@ class VersionedForm(FlaskForm):
         # cannot prove it saw the latest one.
         submitted = self.version.raw_data[0] if self.version.raw_data else None
         return submitted != str(row.version)
+
+
+class NewPasswordField(PasswordField):
+    """A new password, checked by rules.password against the form's username and email."""
+
+    def __init__(self, label, **kwargs):
+        kwargs.setdefault(
+            "description", f"At least {rules.PASSWORD_MIN} characters; a long phrase is easiest to remember."
+        )
+        render_kw = {"autocomplete": "new-password", "maxlength": rules.PASSWORD_MAX}
+        super().__init__(label, validators=[Optional(strip_whitespace=False)], render_kw=render_kw, **kwargs)
+
+
+def check_new_password(form, field):
+    """Apply the password rules when a new password was typed (empty: keep the current one)."""
+    if not field.data:
+        return
+    try:
+        rules.password(field.data, username=form.username.data, email=form.email.data)
+    except rules.Invalid as error:
+        raise StopValidation(str(error)) from None

@@ -12,6 +12,7 @@ USERNAME_MIN, USERNAME_MAX = 3, 80
 EMAIL_MAX = 120
 TITLE_MAX = 100
 BODY_MAX = 10_000
+PASSWORD_MIN, PASSWORD_MAX = 12, 1024
 
 USERNAME_CHARS = re.compile(r"[A-Za-z0-9_.\-]+")
 # C0 and C1 control characters and DEL; a post's body may keep newlines and tabs.
@@ -81,4 +82,32 @@ def body(value):
     _no_control_chars(value, BODY_CONTROL_CHARS)
     if len(value) > BODY_MAX:
         raise Invalid(f"Must be at most {BODY_MAX:,} characters long.")
+    return value
+
+
+def password(value, *, username="", email=""):
+    """A new password: 12 to 1024 characters, no composition rules, not the username or email.
+
+    Never stripped: white space a person typed is part of their password.
+    """
+    if not isinstance(value, str):
+        raise Invalid("Must be text.")
+    if not value:
+        raise Invalid("This field is required.")
+    if len(value) < PASSWORD_MIN:
+        raise Invalid(f"Must be at least {PASSWORD_MIN} characters long.")
+    if len(value) > PASSWORD_MAX:
+        raise Invalid(f"Must be at most {PASSWORD_MAX:,} characters long.")
+    if value.lower() in {(username or "").lower(), (email or "").lower()}:
+        raise Invalid("Must not be the username or the email address.")
+    return value
+
+
+TOKEN_NAME_MAX = 80
+
+
+def token_name(value):
+    value = _no_control_chars(_text(value))
+    if len(value) > TOKEN_NAME_MAX:
+        raise Invalid(f"Must be at most {TOKEN_NAME_MAX} characters long.")
     return value

@@ -11,6 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from myapp import create_app
+from myapp.auth import tokens
+from myapp.auth.passwords import hash_password
+from myapp.database import write_intent
 from myapp.extensions import db
 from myapp.models import Post, User
 
@@ -31,8 +34,87 @@ def app(tmp_path, monkeypatch):
         db.engine.dispose()
 
 
+ADMIN = "root"
+# The `client` fixture's admin is a user like any other; assertions about the rows a test made
+# leave it out with this.
+NOT_ADMIN = User.username != ADMIN
+PASSWORD_SUFFIX = " long passphrase"
+
+
+def password_for(username):
+    """The test password of an account made by make_account (never a real default)."""
+    return username + PASSWORD_SUFFIX
+
+
+def add_account(app, username, role="member", email=None):
+    """Add a user who can sign in and return its id; its password is password_for(username)."""
+    with app.app_context(), write_intent():
+        user = User(
+            username=username,
+            email=email or f"{username}@example.com",
+            role=role,
+            password_hash=hash_password(password_for(username)),
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
 @pytest.fixture
-def client(app):
+def make_account(app):
+    """add_account on the test's app: make_account("bea") is a member, role="admin" an admin."""
+    return lambda username, role="member", email=None: add_account(app, username, role, email)
+
+
+def signed_in_client(app, user_id, token=True):
+    """A test client signed in as user_id, and sending a bearer token of theirs on every request."""
+    client = app.test_client()
+    sign_in(app, client, user_id)
+    if token:
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {new_token(app, user_id)}"
+    return client
+
+
+def admin_client(app):
+    """For apps a test makes itself (files, servers): an admin's client, as the `client` fixture."""
+    return signed_in_client(app, add_account(app, ADMIN, role="admin"))
+
+
+def sign_in(app, client, user_id):
+    """Put user_id's session in the client's cookie, as /login would (tests/test_auth_* use the form)."""
+    with app.app_context():
+        session_id = db.session.get(User, user_id).get_id()
+    with client.session_transaction() as session:
+        session["_user_id"] = session_id
+        session["_fresh"] = True
+
+
+def new_token(app, user_id, name="tests", expires_days=None):
+    with app.app_context(), write_intent():
+        _row, token = tokens.issue(db.session.get(User, user_id), name, expires_days)
+        db.session.commit()
+    return token
+
+
+@pytest.fixture
+def client_for(app):
+    """signed_in_client on the test's app."""
+    return lambda user_id, token=True: signed_in_client(app, user_id, token)
+
+
+@pytest.fixture
+def admin_id(make_account):
+    return make_account(ADMIN, role="admin")
+
+
+@pytest.fixture
+def client(client_for, admin_id):
+    """An admin, signed in and with a token: may do everything, through pages and the API."""
+    return client_for(admin_id)
+
+
+@pytest.fixture
+def anon_client(app):
     return app.test_client()
 
 

@@ -41,6 +41,16 @@ class FormClient:
     def get(self, path):
         return self.request("GET", path)
 
+    def sign_in(self, username, password):
+        """Sign in through the form, as a person does; the session cookie is kept from here on."""
+        status, _headers, html = self.get("/login")
+        assert status == 200, status
+        form = {"username": username, "password": password, "csrf_token": CSRF_INPUT.search(html).group(1)}
+        status, headers, _body = self.request("POST", "/login", form)
+        assert status == 303, (status, headers)
+        self.token = None  # a new session has a new CSRF token
+        return self
+
     def add_user(self, username, email):
         """POST the add-user form; the new id when the app answered 303 to /users/<id>, else None."""
         if self.token is None:

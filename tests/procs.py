@@ -24,12 +24,16 @@ def app_env(db_path, instance, **extra):
         INSTANCE_PATH=str(instance),
         SECRET_KEY="test-deployment-key",
         PYTHONUNBUFFERED="1",
+        # Cheap password hashes: load tests sign in a dozen clients on a 2-core machine.
+        ARGON2_TIME_COST="1",
+        ARGON2_MEMORY_COST_KIB="8192",
+        ARGON2_PARALLELISM="1",
         **extra,
     )
     return env
 
 
-def flask(env, *args, timeout=60):
+def flask(env, *args, timeout=60, stdin=None):
     """Run the flask command as an operator would, from the project root."""
     return subprocess.run(
         [str(BIN / "flask"), *args],
@@ -38,7 +42,19 @@ def flask(env, *args, timeout=60):
         capture_output=True,
         text=True,
         timeout=timeout,
+        input=stdin,
     )
+
+
+OPERATOR = ("operator", "operator@example.com", "operator's long passphrase")
+
+
+def create_admin(env, account=OPERATOR):
+    """The first admin, made the way the README tells an operator to; returns (username, password)."""
+    username, email, password = account
+    result = flask(env, "create-admin", username, email, "--password-stdin", stdin=password + "\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return username, password
 
 
 _template = {}

@@ -5,6 +5,8 @@ from sqlalchemy import func, select
 
 from myapp.models import Post, User
 
+from .conftest import ADMIN, NOT_ADMIN
+
 
 def error_of(response, status, code):
     """The error body of a JSON error response, after checking its status, type and shape."""
@@ -34,10 +36,12 @@ def test_list_pages_searches_and_sorts(client, make_user):
         make_user(name, posts=2 if name == "bob" else 0)
     body = client.get("/api/users?per_page=2").get_json()
     assert [u["username"] for u in body["items"]] == ["alice", "bob"]
-    assert (body["page"], body["per_page"], body["total"], body["pages"]) == (1, 2, 3, 2)
+    # Four users: the three made here and the signed-in admin, "root".
+    assert (body["page"], body["per_page"], body["total"], body["pages"]) == (1, 2, 4, 2)
     assert set(body["items"][0]) == {"id", "username", "email", "post_count", "created_at"}
     assert [u["username"] for u in client.get("/api/users?page=2&per_page=2").get_json()["items"]] == [
-        "carol"
+        "carol",
+        ADMIN,
     ]
     assert [u["username"] for u in client.get("/api/users?q=AR").get_json()["items"]] == ["carol"]
     by_posts = client.get("/api/users?sort=-posts").get_json()["items"]
@@ -57,7 +61,7 @@ def test_search_ignores_control_characters(client, make_user, path):
 def test_list_past_the_end_is_an_empty_page(client, make_user):
     make_user()
     body = client.get("/api/users?page=9").get_json()
-    assert body["items"] == [] and body["page"] == 9 and body["total"] == 1
+    assert body["items"] == [] and body["page"] == 9 and body["total"] == 2  # and the admin
 
 
 def test_get_one_user(client, make_user):
@@ -120,7 +124,7 @@ def test_delete_answers_204_and_removes_the_user_and_posts(client, make_user, fe
     response = client.delete(f"/api/users/{user_id}")
     assert response.status_code == 204 and response.data == b""
     assert "Content-Type" not in response.headers
-    assert fetch(select(func.count()).select_from(User))[0][0] == 0
+    assert fetch(select(func.count()).select_from(User).where(NOT_ADMIN))[0][0] == 0
     assert fetch(select(func.count()).select_from(Post))[0][0] == 0
     error_of(client.delete(f"/api/users/{user_id}"), 404, "not_found")
 
@@ -153,7 +157,7 @@ def test_unique_index_catches_what_the_check_missed(client, make_user, monkeypat
         client.post("/api/users", json={"username": "alice", "email": "x@example.com"}), 409, "taken"
     )
     assert error["fields"] == {"username": "That username is taken."}
-    assert fetch(select(func.count()).select_from(User))[0][0] == 1
+    assert fetch(select(func.count()).select_from(User).where(NOT_ADMIN))[0][0] == 1
 
 
 @pytest.mark.parametrize(
@@ -177,7 +181,7 @@ def test_unique_index_catches_what_the_check_missed(client, make_user, monkeypat
 def test_invalid_fields_are_422_with_a_message_per_field(client, fetch, body, fields):
     error = error_of(client.post("/api/users", json=body), 422, "validation_failed")
     assert error["fields"] == fields
-    assert fetch(select(func.count()).select_from(User))[0][0] == 0
+    assert fetch(select(func.count()).select_from(User).where(NOT_ADMIN))[0][0] == 0
 
 
 def test_bad_email_is_422(client):

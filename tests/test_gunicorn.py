@@ -15,7 +15,7 @@ import pytest
 
 from .conftest import sqlite_only
 from .http_client import FormClient
-from .procs import Gunicorn, app_env, flask, migrated_database
+from .procs import Gunicorn, app_env, create_admin, flask, migrated_database
 
 pytestmark = [sqlite_only, pytest.mark.slow]
 
@@ -30,21 +30,25 @@ def deployment(tmp_path):
     db_path = migrated_database(tmp_path)
     env = app_env(db_path, tmp_path / "instance")
     server = Gunicorn(env, tmp_path / "gunicorn.log", workers=4)
+    server.admin = create_admin(env)
     yield server, db_path, env
     server.stop()
 
 
-def run_load(address, seconds, during=None):
+def run_load(server, seconds, during=None):
     """THREADS clients for `seconds`: two reads to each write. Returns what they saw."""
     acknowledged, statuses, dropped = {}, [], []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
     def client(k):
-        browser, rng, i = FormClient(address), random.Random(k), 0
+        browser, rng, i = FormClient(server.address), random.Random(k), 0
         while time.monotonic() < deadline:
             try:
-                if i % 3 == 0:
+                if "session" not in browser.cookies:
+                    browser.sign_in(*server.admin)
+                    status = 303
+                elif i % 3 == 0:
                     name = f"load{k}_{i}"
                     status, user_id = browser.add_user(name, f"{name}@example.com")
                     if user_id is not None:
@@ -95,7 +99,7 @@ def assert_clean_log(text):
 
 def test_four_workers_under_mixed_load(deployment):
     server, db_path, env = deployment
-    acknowledged, statuses, dropped, elapsed = run_load(server.address, SECONDS)
+    acknowledged, statuses, dropped, elapsed = run_load(server, SECONDS)
     server.stop()
     assert not dropped
     assert all(status < 500 for status in statuses), Counter(statuses)
@@ -120,7 +124,7 @@ def test_workers_killed_mid_load_lose_nothing_acknowledged(deployment):
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
 
-    acknowledged, statuses, dropped, elapsed = run_load(server.address, SECONDS, during=kill_two_workers)
+    acknowledged, statuses, dropped, elapsed = run_load(server, SECONDS, during=kill_two_workers)
     # gunicorn noticed each death and booted a replacement: 4 first, 2 more.
     server.wait_for_ready(4 + 2)
     workers = server.worker_pids()

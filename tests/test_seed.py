@@ -37,7 +37,9 @@ def test_seed_adds_users_and_posts_and_keeps_counts_exact(runner, fetch):
     assert sorted(per_user.values()) == [2] * 5
 
 
-def test_seeded_users_show_on_the_pages_with_their_counts(runner, client):
+def test_seeded_users_show_on_the_pages_with_their_counts(app, runner, anon_client):
+    app.config["READ_ACCESS"] = "public"  # an anonymous reader: no account among the users
+    client = anon_client
     assert seed(runner, 3, 4).exit_code == 0
     html = client.get("/users").get_data(as_text=True)
     assert "3 users" in html and "user000003" in html

@@ -12,7 +12,7 @@ from myapp.database import ConnectionSettings, begin_transaction
 from myapp.extensions import db
 from myapp.models import RowCount, User
 
-from .conftest import csrf_token, sqlite_only
+from .conftest import admin_client, csrf_token, sqlite_only
 from .file_app import file_config, make_file_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +74,7 @@ def test_synchronous_full_is_configurable(tmp_path, monkeypatch):
 
 @sqlite_only
 def test_form_post_begins_immediate_and_pages_begin_deferred(file_app):
-    client = file_app.test_client()
+    client = admin_client(file_app)
     token = csrf_token(client, "/users/new")
     sent = statements_during(
         file_app,
@@ -148,20 +148,26 @@ def test_no_sqlite_listener_on_a_postgresql_engine(tmp_path, monkeypatch):
 
 
 WRITES = [
-    # (method, url, form data or JSON, expected status); ids 1 exist after the first two.
+    # (method, url, form data or JSON, expected status). User 1 is the signed-in admin; user 2
+    # and post 1 exist after the first two.
     ("form", "/users/new", {"username": "ann", "email": "ann@x.org"}, 303),
-    ("form", "/posts/new", {"title": "Hi", "body": "", "user_id": "1"}, 303),
-    ("form", "/users/1/edit", {"username": "ann2", "email": "ann@x.org", "version": "1"}, 303),
-    ("form", "/posts/1/edit", {"title": "Hi2", "body": "", "user_id": "1", "version": "1"}, 303),
+    ("form", "/posts/new", {"title": "Hi", "body": "", "user_id": "2"}, 303),
+    (
+        "form",
+        "/users/2/edit",
+        {"username": "ann2", "email": "ann@x.org", "role": "member", "version": "1"},
+        303,
+    ),
+    ("form", "/posts/1/edit", {"title": "Hi2", "body": "", "user_id": "2", "version": "1"}, 303),
     ("json", "/api/users", {"username": "bob", "email": "bob@x.org"}, 201),
     ("json", "/users", {"username": "cat", "email": "cat@x.org"}, 201),  # the article's call
-    ("json", "/api/posts", {"title": "Yo", "user_id": 1}, 201),
-    ("patch", "/api/users/1", {"email": "ann@y.org"}, 200),
+    ("json", "/api/posts", {"title": "Yo", "user_id": 2}, 201),
+    ("patch", "/api/users/2", {"email": "ann@y.org"}, 200),
     ("patch", "/api/posts/1", {"title": "Hi3"}, 200),
     ("delete", "/api/posts/2", None, 204),
     ("form", "/posts/1/delete", {}, 303),
-    ("form", "/users/1/delete", {}, 303),
-    ("delete", "/api/users/2", None, 204),
+    ("form", "/users/2/delete", {}, 303),
+    ("delete", "/api/users/3", None, 204),
 ]
 
 
@@ -178,7 +184,8 @@ def send(client, kind, url, data):
 @sqlite_only
 def test_each_write_request_takes_the_write_lock_once(file_app):
     """Reading a row back after its commit must not open a second BEGIN IMMEDIATE."""
-    client = file_app.test_client()
+    client = admin_client(file_app)
+    client.get("/api/users")  # the token's first use is recorded by a read, not by the writes below
     for kind, url, data, status in WRITES:
         responses = []
         sent = statements_during(file_app, lambda: responses.append(send(client, kind, url, data)))  # noqa: B023

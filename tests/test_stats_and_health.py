@@ -3,7 +3,9 @@
 from sqlalchemy.exc import OperationalError
 
 
-def test_stats_counts_users_without_posts_as_zero(client, make_user):
+def test_stats_counts_users_without_posts_as_zero(app, anon_client, make_user):
+    app.config["READ_ACCESS"] = "public"  # read anonymously: no admin account among the users
+    client = anon_client
     make_user("none", posts=0)
     make_user("one", posts=1)
     make_user("five", posts=5)

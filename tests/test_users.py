@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from myapp.models import Post, User
 
-from .conftest import flashed
+from .conftest import NOT_ADMIN, flashed
 
 
 @pytest.mark.parametrize("path", ["/users/new", "/add"])
@@ -42,8 +42,9 @@ def test_root_is_the_users_list(client, make_user):
     assert "alice" in response.get_data(as_text=True)
 
 
-def test_empty_list_invites_the_first_user(client):
-    assert "No users yet" in client.get("/users").get_data(as_text=True)
+def test_empty_list_says_so(app, anon_client):
+    app.config["READ_ACCESS"] = "public"  # the only way to see a list with no users at all
+    assert "No users yet" in anon_client.get("/users").get_data(as_text=True)
 
 
 def test_search_matches_username_or_email_substring(client, make_user):
@@ -84,7 +85,9 @@ def test_sort_orders(client, make_user, sort, expected):
     assert positions == sorted(positions)
 
 
-def test_pages_of_users(client, make_user):
+def test_pages_of_users(app, anon_client, make_user):
+    app.config["READ_ACCESS"] = "public"  # no admin among the users, so the pages are exactly these
+    client = anon_client
     for i in range(25):
         make_user(f"user{i:02d}")
     page1 = client.get("/users").get_data(as_text=True)
@@ -179,11 +182,12 @@ def test_delete_removes_the_user_and_their_posts(client, submit, make_user, fetc
     assert response.status_code == 303
     assert response.headers["Location"] == "/users"
     assert flashed(client) == ["User alice and their 3 posts were deleted."]
-    assert fetch(select(User.id)) == [(other,)]
+    assert fetch(select(User.id).where(NOT_ADMIN)) == [(other,)]
     assert fetch(select(func.count()).select_from(Post)) == [(2,)]
     assert client.get(f"/users/{user_id}").status_code == 404
     html = client.get("/stats").get_data(as_text=True)
-    assert "<dd>1</dd>" in html and "<dd>2</dd>" in html
+    # bob and the signed-in admin are left, with bob's 2 posts.
+    assert "<dt>Users</dt><dd>2</dd>" in html and "<dt>Posts</dt><dd>2</dd>" in html
 
 
 def test_deleting_a_user_without_posts_says_just_that(client, submit, make_user):

@@ -37,7 +37,10 @@ def author_id(value):
 
 
 USER_FIELDS = {"username": rules.username, "email": rules.email}
-POST_FIELDS = {"title": rules.title, "body": rules.body, "user_id": author_id}
+OWN_POST_FIELDS = {"title": rules.title, "body": rules.body}
+POST_FIELDS = {**OWN_POST_FIELDS, "user_id": author_id}
+# Roles and passwords are set through the forms and the command line only (SPEC §11).
+NOT_THROUGH_THE_API = {"role", "password", "password_hash"}
 
 
 def clean(data, fields, *, partial=False, extra=()):
@@ -46,6 +49,8 @@ def clean(data, fields, *, partial=False, extra=()):
     partial (PATCH): only the fields present are checked. extra: names the caller reads itself.
     """
     errors = {name: "Unknown field." for name in data if name not in fields and name not in extra}
+    for name in NOT_THROUGH_THE_API & errors.keys():
+        errors[name] = "Set through the site's forms or the command line, never through the API."
     cleaned = {}
     for name, rule in fields.items():
         if partial and name not in data:

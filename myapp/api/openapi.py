@@ -15,6 +15,9 @@ from .schemas import SCHEMAS
 JSON = "application/json"
 ERROR_STATUSES = {
     "400": "The body is not valid JSON.",
+    "401": "No valid token: writes need `Authorization: Bearer <token>`; reads need a token or a "
+    "signed-in session unless the site's READ_ACCESS is public.",
+    "403": "The account may not do this (members change only their own posts and account).",
     "404": "No row has this id.",
     "409": "The username or email is taken, or the version sent is stale.",
     "413": "The body is larger than the server accepts.",
@@ -34,7 +37,7 @@ def json_content(schema):
 def responses(success, *errors):
     """The success responses plus the listed error statuses, all with the Error body."""
     answers = dict(success)
-    for status in errors:
+    for status in sorted(errors):
         answers[status] = {"description": ERROR_STATUSES[status], **json_content(ref("Error"))}
     return answers
 
@@ -87,7 +90,7 @@ def resource(kind, name, parameters):
                 "summary": f"A page of {name}.",
                 "parameters": parameters,
                 "responses": responses(
-                    {"200": {"description": "A page.", **json_content(ref(f"{title}Page"))}}
+                    {"200": {"description": "A page.", **json_content(ref(f"{title}Page"))}}, "401"
                 ),
             },
             "post": {
@@ -95,7 +98,7 @@ def resource(kind, name, parameters):
                 "summary": f"Add a {kind}.",
                 "requestBody": body,
                 # Only a user can collide with another (username, email); a new post cannot.
-                "responses": responses({"201": created}, *create_errors),
+                "responses": responses({"201": created}, "401", "403", *create_errors),
             },
         },
         f"/api/{name}/{{{kind}_id}}": {
@@ -103,18 +106,24 @@ def resource(kind, name, parameters):
             "get": {
                 "operationId": f"get_{kind}",
                 "summary": f"One {kind}.",
-                "responses": responses({"200": one}, "404"),
+                "responses": responses({"200": one}, "401", "404"),
             },
             "patch": {
                 "operationId": f"update_{kind}",
                 "summary": f"Change some of a {kind}'s fields; send `version` to refuse a stale edit.",
                 "requestBody": patch_body,
-                "responses": responses({"200": one}, "400", "404", "409", "413", "415", "422"),
+                "responses": responses({"200": one}, "400", "401", "403", "404", "409", "413", "415", "422"),
             },
             "delete": {
                 "operationId": f"delete_{kind}",
                 "summary": f"Delete a {kind}" + (" and their posts." if kind == "user" else "."),
-                "responses": responses({"204": {"description": "Deleted."}}, "404"),
+                "responses": responses(
+                    {"204": {"description": "Deleted."}},
+                    "401",
+                    "403",
+                    "404",
+                    *(["409"] if kind == "user" else []),
+                ),
             },
         },
     }
@@ -136,13 +145,25 @@ def document():
             "title": "Users & Posts API",
             "version": "1.0.0",
             "description": "JSON only: bodies must be application/json. Errors are "
-            '`{"error": {"code", "message", "fields"}}`.',
+            '`{"error": {"code", "message", "fields"}}`. Authenticate with an API token '
+            "(`Authorization: Bearer <token>`, made at /account/tokens or with `flask create-token`); "
+            "reads also accept a signed-in session. Email addresses are left out for anonymous readers.",
         },
+        "security": [{"bearerAuth": []}],
         "paths": {
             **resource("user", "users", list_parameters(user_queries.SORTS, user_queries.DEFAULT_SORT)),
             **resource("post", "posts", post_parameters),
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from /account/tokens.",
+                }
+            },
+        },
     }
 
 

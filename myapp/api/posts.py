@@ -1,9 +1,11 @@
 """/api/posts: list, create, read, update and delete posts as JSON."""
 
 from flask import request, url_for
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..auth.permissions import may_add_posts, may_change_post, may_write_as, require
 from ..errors import ApiError
 from ..extensions import db
 from ..listing import parse_list_args
@@ -12,7 +14,7 @@ from ..posts.forms import to_user_id
 from ..posts.queries import DEFAULT_SORT, SORTS, post_page
 from ..transactions import commit
 from . import bp
-from .bodies import POST_FIELDS, clean, json_body, read_version
+from .bodies import OWN_POST_FIELDS, POST_FIELDS, clean, json_body, read_version
 from .responses import no_content, not_found, stale
 from .serialize import page_json, post_json, post_row_json
 
@@ -45,8 +47,16 @@ def list_posts():
 
 @bp.post("/api/posts")
 def create_post():
-    """Add a post: 201 with the post and its Location."""
-    post = Post(**clean(json_body(), POST_FIELDS))
+    """Add a post: 201 with the post and its Location. Members post as themselves."""
+    require(may_add_posts())
+    data = json_body()
+    # No author given: the token's own account writes it.
+    if "user_id" in data:
+        values = clean(data, POST_FIELDS)
+    else:
+        values = {**clean(data, OWN_POST_FIELDS), "user_id": current_user.id}
+    require(may_write_as(values["user_id"]), "Members post only as themselves.")
+    post = Post(**values)
     db.session.add(post)
     answer = save_post(post)
     return answer, 201, {"Location": url_for("api.get_post", post_id=post.id)}
@@ -63,7 +73,10 @@ def update_post(post_id):
     """Change some of a post's fields; a stale version is a 409."""
     data = json_body()
     post = db.session.get(Post, post_id) or not_found("post")
+    require(may_change_post(post), "Members change only their own posts.")
     values = clean(data, POST_FIELDS, partial=True, extra=("version",))
+    if "user_id" in values:
+        require(may_write_as(values["user_id"]), "Members cannot give a post to someone else.")
     version = read_version(data)
     if version is not None and version != post.version:
         raise stale(post.version)
@@ -78,8 +91,9 @@ def update_post(post_id):
 
 @bp.delete("/api/posts/<id:post_id>")
 def delete_post(post_id):
-    """Delete a post."""
+    """Delete a post (its author, or an admin)."""
     post = db.session.get(Post, post_id) or not_found("post")
+    require(may_change_post(post), "Members delete only their own posts.")
     db.session.delete(post)
     commit()
     return no_content()

@@ -47,6 +47,8 @@ USER_SUMMARY = {
     "post_count": {"type": "integer", "minimum": 0},
     "created_at": TIMESTAMP,
 }
+# Email addresses are left out for anonymous readers (READ_ACCESS=public, snapshot mode).
+REQUIRED_USER = [name for name in USER_SUMMARY if name != "email"]
 POST_SUMMARY = {
     "id": ID,
     "title": {"type": "string"},
@@ -58,9 +60,9 @@ POST_SUMMARY = {
 SCHEMAS = {
     "User": obj(
         {**USER_SUMMARY, "version": VERSION, "updated_at": TIMESTAMP},
-        [*USER_SUMMARY, "version", "updated_at"],
+        [*REQUIRED_USER, "version", "updated_at"],
     ),
-    "UserSummary": obj(USER_SUMMARY, USER_SUMMARY),
+    "UserSummary": obj(USER_SUMMARY, REQUIRED_USER),
     "UserPage": page_of("UserSummary"),
     "UserCreate": obj(
         {"username": USERNAME, "email": EMAIL}, ["username", "email"], additionalProperties=False
@@ -73,8 +75,12 @@ SCHEMAS = {
     "PostSummary": obj(POST_SUMMARY, POST_SUMMARY),
     "PostPage": page_of("PostSummary"),
     "PostCreate": obj(
-        {"title": TITLE, "body": BODY, "user_id": {**ID, "description": "An existing user's id."}},
-        ["title", "user_id"],
+        {
+            "title": TITLE,
+            "body": BODY,
+            "user_id": {**ID, "description": "An existing user's id; left out, the token's own account."},
+        },
+        ["title"],
         additionalProperties=False,
     ),
     "PostUpdate": obj(

@@ -1,31 +1,46 @@
-"""Users and posts as JSON objects: full objects, and the lighter rows of the list queries."""
+"""Users and posts as JSON objects: full objects, and the lighter rows of the list queries.
+
+Email addresses are left out for anyone not signed in (READ_ACCESS=public, snapshot mode).
+"""
+
+from ..auth.permissions import shows_emails
 
 
 def timestamp(value):
     return value.isoformat() if value is not None else None
 
 
+def without_email(item):
+    if not shows_emails():
+        del item["email"]
+    return item
+
+
 def user_json(user):
-    return {
-        "id": user.id,
-        "username": user.username,
-        "email": user.email,
-        "post_count": user.post_count,
-        "version": user.version,
-        "created_at": timestamp(user.created_at),
-        "updated_at": timestamp(user.updated_at),
-    }
+    return without_email(
+        {
+            "id": user.id,
+            "username": user.username,
+            "email": user.email,
+            "post_count": user.post_count,
+            "version": user.version,
+            "created_at": timestamp(user.created_at),
+            "updated_at": timestamp(user.updated_at),
+        }
+    )
 
 
 def user_row_json(row):
     """A row of users.queries.user_page."""
-    return {
-        "id": row.id,
-        "username": row.username,
-        "email": row.email,
-        "post_count": row.post_count,
-        "created_at": timestamp(row.created_at),
-    }
+    return without_email(
+        {
+            "id": row.id,
+            "username": row.username,
+            "email": row.email,
+            "post_count": row.post_count,
+            "created_at": timestamp(row.created_at),
+        }
+    )
 
 
 def post_json(post):

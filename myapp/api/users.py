@@ -4,13 +4,15 @@ from flask import request, url_for
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..auth.admins import other_admin_exists
+from ..auth.permissions import may_edit_user, may_manage_users, require, shows_emails
 from ..errors import ApiError
 from ..extensions import db
 from ..listing import parse_list_args
 from ..models import User
 from ..transactions import commit
 from ..users.forms import TAKEN
-from ..users.queries import DEFAULT_SORT, SORTS, email_taken, taken_field, user_page, username_taken
+from ..users.queries import DEFAULT_SORT, email_taken, sorts_for, taken_field, user_page, username_taken
 from . import bp
 from .bodies import USER_FIELDS, clean, json_body, read_version
 from .responses import no_content, not_found, stale
@@ -52,7 +54,8 @@ def commit_user(values, user_id=None):
 
 
 def create_user():
-    """Add the user the JSON body describes (shared with the article's POST /users)."""
+    """Add the user the JSON body describes (shared with the article's POST /users); admins only."""
+    require(may_manage_users(), "Only admins add users.")
     values = clean(json_body(), USER_FIELDS)
     user = User(**values)
     db.session.add(user)
@@ -63,8 +66,9 @@ def create_user():
 @bp.get("/api/users")
 def list_users():
     """A page of users; the same page, per_page, q and sort as the HTML list."""
-    args = parse_list_args(request.args, SORTS, DEFAULT_SORT)
-    return page_json(user_page(args), user_row_json)
+    emails = shows_emails()
+    args = parse_list_args(request.args, sorts_for(emails), DEFAULT_SORT)
+    return page_json(user_page(args, emails=emails), user_row_json)
 
 
 @bp.post("/api/users")
@@ -82,7 +86,8 @@ def get_user(user_id):
 
 @bp.patch("/api/users/<id:user_id>")
 def update_user(user_id):
-    """Change some of a user's fields; a stale version is a 409."""
+    """Change some of a user's fields (admins; members their own); a stale version is a 409."""
+    require(may_edit_user(user_id), "Members change only their own username and email.")
     data = json_body()
     user = db.session.get(User, user_id) or not_found("user")
     values = clean(data, USER_FIELDS, partial=True, extra=("version",))
@@ -101,8 +106,11 @@ def update_user(user_id):
 
 @bp.delete("/api/users/<id:user_id>")
 def delete_user(user_id):
-    """Delete a user and their posts."""
+    """Delete a user and their posts (admins)."""
+    require(may_manage_users(), "Only admins delete users.")
     user = db.session.get(User, user_id) or not_found("user")
+    if user.role == "admin" and not other_admin_exists(user.id):
+        raise ApiError(409, "last_admin", "This is the last admin and cannot be deleted.")
     db.session.delete(user)
     commit()
     return no_content()

@@ -1,9 +1,11 @@
 """Posts pages. Each view that writes commits where you can see it."""
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..auth.permissions import may_add_posts, may_change_post, may_choose_author, require
 from ..extensions import db
 from ..forms import EmptyForm
 from ..listing import parse_list_args
@@ -15,7 +17,13 @@ from .queries import DEFAULT_SORT, SORTS, author_choices, post_page, user_exists
 
 
 def with_authors(form):
-    """Fill the author select; None (too many users) makes the template ask for an id."""
+    """Fill the author select for admins; None (too many users) makes the template ask for an id.
+
+    Members write as themselves: their form has no author field at all.
+    """
+    if not may_choose_author():
+        del form.user_id
+        return form
     choices = author_choices(current_app.config["AUTHOR_SELECT_LIMIT"])
     form.user_id.choices = choices or []
     form.list_authors = choices is not None
@@ -32,17 +40,18 @@ def index():
 
 @bp.route("/posts/new", methods=["GET", "POST"])
 def create():
-    """Add a post; ?user=<id> preselects the author."""
+    """Add a post: members as themselves, admins for anyone (?user=<id> preselects the author)."""
+    require(may_add_posts())
     form = with_authors(NewPostForm())
     from_user = to_user_id(request.args.get("user"))
-    if not form.is_submitted():
+    if form.user_id and not form.is_submitted():
         form.user_id.data = from_user
     if not form.validate_on_submit():
         # Opened from a user's page (?user=, kept in the form's action): Cancel goes back there.
         back = url_for("users.show", user_id=from_user) if from_user and user_exists(from_user) else None
         status = 422 if form.is_submitted() else 200
         return render_template("posts/create.html", form=form, from_user=from_user, back=back), status
-    post = Post(title=form.title.data, body=form.body.data, user_id=form.user_id.data)
+    post = Post(title=form.title.data, body=form.body.data, user_id=chosen_author(form))
     db.session.add(post)
     try:
         commit()
@@ -60,14 +69,17 @@ def show(post_id):
 
 @bp.route("/posts/<id:post_id>/edit", methods=["GET", "POST"])
 def edit(post_id):
-    """Edit a post; an edit made from an older version is refused with 409."""
+    """Edit a post (its author, or an admin); an edit made from an older version is refused with 409."""
     post = db.get_or_404(Post, post_id)
+    require(may_change_post(post))
     form = with_authors(EditPostForm(obj=post))
     if not form.validate_on_submit():
         return render_template("posts/edit.html", form=form, post=post), 422 if form.is_submitted() else 200
     if form.is_stale(post):
         return _conflict(form, post)
-    post.title, post.body, post.user_id = form.title.data, form.body.data, form.user_id.data
+    post.title, post.body = form.title.data, form.body.data
+    if form.user_id:
+        post.user_id = form.user_id.data
     try:
         commit()
     except IntegrityError:
@@ -81,8 +93,9 @@ def edit(post_id):
 
 @bp.route("/posts/<id:post_id>/delete", methods=["GET", "POST"])
 def delete(post_id):
-    """Confirm, then delete a post."""
+    """Confirm, then delete a post (its author, or an admin)."""
     post = db.get_or_404(Post, post_id)
+    require(may_change_post(post))
     form = EmptyForm()
     if not form.validate_on_submit():
         return render_template("posts/delete.html", form=form, post=post)
@@ -91,6 +104,11 @@ def delete(post_id):
     commit()
     flash("Post was deleted.", "success")
     return redirect(url_for("users.show", user_id=user_id), 303)
+
+
+def chosen_author(form):
+    """The author of a new post: the one an admin chose, else the member writing it."""
+    return form.user_id.data if form.user_id else current_user.id
 
 
 def _conflict(form, current):

@@ -1,11 +1,13 @@
 """The add/edit user form."""
 
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from .. import rules
-from ..forms import Rule, VersionedForm, strip
+from ..forms import NewPasswordField, Rule, VersionedForm, check_new_password, strip
+from ..models import ROLES
 from .queries import email_taken, username_taken
 
 TAKEN = {"username": "That username is taken.", "email": "That email address is already in use."}
@@ -39,9 +41,21 @@ class UserFields:
             raise ValidationError(TAKEN["email"])
 
 
-class NewUserForm(UserFields, FlaskForm):
+class AdminFields:
+    """What only an admin sets on a user: the role and a password."""
+
+    role = SelectField("Role", choices=[SelectChoice(role, role.capitalize()) for role in ROLES], default="member")
+    password = NewPasswordField(
+        "Password", description="Optional. Without one, the user cannot sign in until a password is set."
+    )
+
+    def validate_password(self, field):
+        check_new_password(self, field)
+
+
+class NewUserForm(UserFields, AdminFields, FlaskForm):
     pass
 
 
-class EditUserForm(UserFields, VersionedForm):
+class EditUserForm(UserFields, AdminFields, VersionedForm):
     pass

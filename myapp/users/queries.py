@@ -15,37 +15,45 @@ SORT_COLUMNS = {
     "posts": (User.post_count, User.id),
 }
 SORTS = sort_choices(SORT_COLUMNS)
+# Anonymous visitors (READ_ACCESS=public) never see email addresses, so cannot sort by them.
+PUBLIC_SORTS = SORTS - {"email", "-email"}
 DEFAULT_SORT = "username"
 
 UNIQUE_INDEXES = {"uq_users_username_lower": "username", "uq_users_email_lower": "email"}
 
 
-def user_match(q):
-    """Users whose username or email contains q (case-insensitive, wildcards literal)."""
+def sorts_for(emails):
+    """The accepted ?sort= values for someone who may (or may not) see email addresses."""
+    return SORTS if emails else PUBLIC_SORTS
+
+
+def user_match(q, emails=True):
+    """Users whose username (or email, for those who may see it) contains q (case-insensitive)."""
     pattern = like_pattern(q)
-    return or_(User.username.ilike(pattern, escape="\\"), User.email.ilike(pattern, escape="\\"))
+    by_name = User.username.ilike(pattern, escape="\\")
+    return or_(by_name, User.email.ilike(pattern, escape="\\")) if emails else by_name
 
 
-def matching_users(args):
+def matching_users(args, emails=True):
     """Every user ListArgs match (q), unordered: the columns the lists, the API and the CSV show."""
     stmt = select(User.id, User.username, User.email, User.post_count, User.created_at)
     if args.q:
-        stmt = stmt.where(user_match(args.q))
+        stmt = stmt.where(user_match(args.q, emails))
     return stmt
 
 
-def filtered_users(args):
+def filtered_users(args, emails=True):
     """Every user ListArgs match, in their sort order (the CSV export streams this)."""
-    return matching_users(args).order_by(*order_by(SORT_COLUMNS, args.sort))
+    return matching_users(args, emails).order_by(*order_by(SORT_COLUMNS, args.sort))
 
 
-def user_page(args):
+def user_page(args, emails=True):
     """The page of users that ListArgs select, with each user's post count."""
     if args.q:
-        count = db.session.scalar(select(func.count()).select_from(User).where(user_match(args.q)))
+        count = db.session.scalar(select(func.count()).select_from(User).where(user_match(args.q, emails)))
     else:
         count = total("users")
-    rows = page_rows(matching_users(args), User.id, SORT_COLUMNS, args, _sort_key)
+    rows = page_rows(matching_users(args, emails), User.id, SORT_COLUMNS, args, _sort_key)
     return Page(rows, args.page, args.per_page, count)
 
 

@@ -1,9 +1,14 @@
 """Users pages. Each view that writes commits where you can see it."""
 
 from flask import abort, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from ..auth.admins import other_admin_exists
+from ..auth.passwords import hash_password
+from ..auth.permissions import may_manage_users, require, shows_emails
+from ..auth.views import start_session
 from ..extensions import db
 from ..forms import EmptyForm
 from ..listing import parse_list_args, prefers_json
@@ -11,7 +16,7 @@ from ..models import User
 from ..transactions import commit
 from . import bp
 from .forms import TAKEN, EditUserForm, NewUserForm
-from .queries import DEFAULT_SORT, SORTS, latest_posts, taken_field, user_page
+from .queries import DEFAULT_SORT, latest_posts, sorts_for, taken_field, user_page
 
 LATEST_POSTS = 20
 
@@ -24,15 +29,23 @@ def get_user_or_404(user_id):
 @bp.get("/users")
 def index():
     """List, search, sort and page through users."""
-    args = parse_list_args(request.args, SORTS, DEFAULT_SORT)
-    page = user_page(args)
+    emails = shows_emails()
+    args = parse_list_args(request.args, sorts_for(emails), DEFAULT_SORT)
+    page = user_page(args, emails=emails)
     # The article's JSON call: a client that prefers JSON gets the page as [{id, username, email}].
     if prefers_json():
-        response = jsonify([{"id": u.id, "username": u.username, "email": u.email} for u in page.items])
+        response = jsonify([article_user(u, emails) for u in page.items])
     else:
         response = make_response(render_template("users/index.html", page=page, args=args))
     response.vary.add("Accept")  # caches must keep the HTML and the JSON apart
     return response
+
+
+def article_user(row, emails):
+    item = {"id": row.id, "username": row.username, "email": row.email}
+    if not emails:
+        del item["email"]
+    return item
 
 
 # The rule registered first is the one url_for builds; decorators apply bottom-up, so /users/new
@@ -40,11 +53,14 @@ def index():
 @bp.route("/add", methods=["GET", "POST"])
 @bp.route("/users/new", methods=["GET", "POST"])
 def create():
-    """Add a user."""
+    """Add a user (admins), with a role and optionally a password."""
+    require(may_manage_users())
     form = NewUserForm()
     if not form.validate_on_submit():
         return render_template("users/create.html", form=form), 422 if form.is_submitted() else 200
-    user = User(username=form.username.data, email=form.email.data)
+    user = User(username=form.username.data, email=form.email.data, role=form.role.data)
+    if form.password.data:
+        user.password_hash = hash_password(form.password.data)
     db.session.add(user)
     try:
         commit()
@@ -63,14 +79,20 @@ def show(user_id):
 
 @bp.route("/users/<id:user_id>/edit", methods=["GET", "POST"])
 def edit(user_id):
-    """Edit a user; an edit made from an older version is refused with 409."""
+    """Edit a user (admins); an edit made from an older version is refused with 409."""
+    require(may_manage_users())
     user = get_user_or_404(user_id)
     form = EditUserForm(obj=user, user_id=user.id)
     if not form.validate_on_submit():
         return render_template("users/edit.html", form=form, user=user), 422 if form.is_submitted() else 200
     if form.is_stale(user):
         return _conflict(form, user)
-    user.username, user.email = form.username.data, form.email.data
+    if user.role == "admin" and form.role.data != "admin" and not other_admin_exists(user.id):
+        form.role.errors = ["This is the last admin; make someone else an admin first."]
+        return render_template("users/edit.html", form=form, user=user), 422
+    user.username, user.email, user.role = form.username.data, form.email.data, form.role.data
+    if form.password.data:
+        user.password_hash = hash_password(form.password.data)  # signs out the user's sessions
     try:
         commit()
     except IntegrityError as error:
@@ -78,17 +100,24 @@ def edit(user_id):
     except StaleDataError:  # changed between our read and our write (possible on PostgreSQL)
         db.session.rollback()
         return _conflict(form, db.session.get(User, user_id) or abort(404))
+    if form.password.data and user.id == current_user.id:
+        start_session(user)  # an admin who set their own password stays signed in here
     flash(f"User {user.username} was saved.", "success")
     return redirect(url_for("users.show", user_id=user.id), 303)
 
 
 @bp.route("/users/<id:user_id>/delete", methods=["GET", "POST"])
 def delete(user_id):
-    """Confirm, then delete a user and their posts."""
+    """Confirm, then delete a user and their posts (admins)."""
+    require(may_manage_users())
     user = get_user_or_404(user_id)
     form = EmptyForm()
     if not form.validate_on_submit():
         return render_template("users/delete.html", form=form, user=user)
+    if user.role == "admin" and not other_admin_exists(user.id):
+        db.session.rollback()
+        message = "This is the last admin and cannot be deleted; make someone else an admin first."
+        return render_template("users/delete.html", form=form, user=user, refused=message), 409
     username, posts = user.username, user.post_count
     db.session.delete(user)
     commit()

@@ -1,15 +1,21 @@
-"""The User and Post models (SQLAlchemy 2 typed mappings)."""
+"""Users, their posts and the kept counts (SQLAlchemy 2 typed mappings)."""
 
+import hashlib
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, func
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .extensions import db
-from .types import RowId, UTCDateTime, now_utc
+from ..extensions import db
+from ..types import RowId, UTCDateTime, now_utc
+
+ROLES = ("member", "admin")
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
+    """A person in the lists, and an account when they have a password (myapp/auth/)."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True)
@@ -22,6 +28,9 @@ class User(db.Model):
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    # An Argon2id hash (myapp/auth/passwords.py); None: seeded or imported, cannot sign in.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10), default="member", server_default="member")
 
     # The database deletes the posts (ON DELETE CASCADE); passive_deletes keeps the ORM from
     # loading them first, and the ORM cascade still covers posts already in the session.
@@ -37,7 +46,30 @@ class User(db.Model):
         Index("uq_users_email_lower", func.lower(email), unique=True),
         Index("ix_users_created_at", created_at),
         Index("ix_users_post_count", post_count),
+        # "Is there an admin?" (the sign-in page, the last-admin rule) without scanning every user.
+        Index("ix_users_role", role),
+        CheckConstraint(role.in_(ROLES), name="role"),
     )
+
+    # Flask-Login: the session holds "<id>:<stamp>", and the stamp is derived from the password
+    # hash, so a new password (from any path: /account, an admin, flask create-admin) signs out
+    # every session that was opened with the old one.
+    @property
+    def session_stamp(self):
+        if self.password_hash is None:
+            return None
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]
+
+    def get_id(self):
+        return f"{self.id}:{self.session_stamp}"
+
+    @property
+    def is_active(self):
+        return self.password_hash is not None
+
+    @property
+    def is_admin(self):
+        return self.role == "admin"
 
     def __repr__(self):
         return f"<User {self.id} {self.username!r}>"

@@ -75,11 +75,12 @@ def start_session(user):
 
 def safe_next(target):
     """Where to go after sign-in: a path on this site, else the home page."""
+    home = request.script_root + "/"
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return url_for("users.index")
+        return home
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or any(ord(c) < 32 or c == "\\" for c in target):
-        return url_for("users.index")
+        return home
     return target
 
 

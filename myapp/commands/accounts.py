@@ -53,11 +53,15 @@ def create_admin(username, email, password_stdin):
         )
 
 
+def stdin_is_terminal():
+    return sys.stdin.isatty()
+
+
 def read_password(from_stdin):
     if from_stdin:
         line = sys.stdin.readline()
         return line[:-1] if line.endswith("\n") else line
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise click.ClickException(
             "no terminal to ask for the password on; pipe it in with --password-stdin."
         )

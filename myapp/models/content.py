@@ -65,7 +65,13 @@ class User(UserMixin, db.Model):
 
     @property
     def is_active(self):
-        return self.password_hash is not None
+        return self.password_hash is not None  # no password: cannot sign in (Flask-Login asks)
+
+    @property
+    def is_authenticated(self):
+        # Whoever a session or token names is authenticated, also a password-less user holding
+        # a token from `flask create-token` (UserMixin would tie this to is_active).
+        return True
 
     @property
     def is_admin(self):

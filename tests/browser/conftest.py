@@ -1,7 +1,10 @@
 """Browser fixtures: the real app on 127.0.0.1, headless Chromium, and a page that records trouble.
 
 One server and one browser serve the whole session (starting them is the slow part); each test gets
-an emptied database and a fresh browser context (no cookies left over from another test).
+an emptied database holding one admin account, and a fresh browser context (no cookies left over
+from another test). Every page needs a signed-in account (READ_ACCESS=signed-in), so the
+`visitor` and `any_visitor` people sign in as that admin through the real /login form;
+`anonymous_visitor` does not sign in, and `people` opens more, as any account.
 """
 
 import os
@@ -17,8 +20,9 @@ from werkzeug.serving import make_server
 
 import config as app_config
 from myapp import create_app
+from myapp.auth.passwords import hash_password
 from myapp.extensions import db
-from myapp.models import Post, RowCount, User
+from myapp.models import ApiToken, Post, RowCount, SignInFailure, User
 
 from ..conftest import ON_POSTGRES
 from .visitor import SCREENSHOTS, Visitor
@@ -44,6 +48,9 @@ BROWSER_TEST = [
 ]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# The admin account every test starts with: (username, password). Made for the tests, never a default.
+ADMIN = ("root", "root's long test passphrase")
+ADMIN_EMAIL = "root@example.com"
 
 
 def live_server_config(database_url):
@@ -121,12 +128,45 @@ def browser(base_url):
 
 @pytest.fixture(autouse=True)
 def empty_database(live_app):
-    """Each browser test starts from an empty database (the server lives for the session)."""
+    """Each browser test starts from a database holding only the admin ADMIN (the server lives for
+    the session); returns the admin's id. No tokens and no failed sign-ins are left over either,
+    so one test's wrong passwords cannot lock out the next test's sign-in."""
     with live_app.app_context():
+        db.session.execute(delete(ApiToken))
+        db.session.execute(delete(SignInFailure))
         db.session.execute(delete(Post))
         db.session.execute(delete(User))
         db.session.execute(update(RowCount).values(n=0))
+        username, password = ADMIN
+        admin = User(username=username, email=ADMIN_EMAIL, role="admin")
+        admin.password_hash = hash_password(password)
+        db.session.add(admin)  # an ORM insert: the kept users count becomes 1
         db.session.commit()
+        return admin.id
+
+
+@pytest.fixture
+def public_reads(live_app):
+    """READ_ACCESS=public for this test: anonymous visitors may read (without email addresses)."""
+    before = live_app.config["READ_ACCESS"]
+    live_app.config["READ_ACCESS"] = "public"
+    yield
+    live_app.config["READ_ACCESS"] = before
+
+
+@pytest.fixture
+def add_account(live_app):
+    """add_account(username, password, role="member"): a user who can sign in; returns the id."""
+
+    def add(username, password, role="member"):
+        with live_app.app_context():
+            user = User(username=username, email=f"{username}@example.com", role=role)
+            user.password_hash = hash_password(password)
+            db.session.add(user)
+            db.session.commit()
+            return user.id
+
+    return add
 
 
 @pytest.fixture
@@ -155,18 +195,38 @@ def open_visitor(browser, base_url, size_name):
 
 
 @pytest.fixture
-def visitor(browser, base_url):
-    """A desktop visitor (1280 px) with a fresh context; fails the test on any console error."""
-    context, person = open_visitor(browser, base_url, "desktop")
-    yield person
-    context.close()
-    assert person.unexpected_console_errors() == []
+def people(browser, base_url):
+    """people(size_name="desktop", account=ADMIN): a person in a fresh context, signed in through
+    the sign-in form as account=(username, password), or anonymous with account=None. Every one of
+    them fails the test on a console error."""
+    opened = []
+
+    def open_person(size_name="desktop", account=ADMIN):
+        context, person = open_visitor(browser, base_url, size_name)
+        opened.append((context, person))
+        if account is not None:
+            person.sign_in(*account)
+        return person
+
+    yield open_person
+    for context, _person in opened:
+        context.close()
+    assert [error for _context, person in opened for error in person.unexpected_console_errors()] == []
+
+
+@pytest.fixture
+def visitor(people):
+    """A desktop visitor (1280 px) signed in as the admin; fails the test on any console error."""
+    return people("desktop")
 
 
 @pytest.fixture(params=["desktop", "phone"])
-def any_visitor(request, browser, base_url):
-    """The same test at desktop width and at phone width (390 px)."""
-    context, person = open_visitor(browser, base_url, request.param)
-    yield person
-    context.close()
-    assert person.unexpected_console_errors() == []
+def any_visitor(request, people):
+    """The admin's visit at desktop width and at phone width (390 px)."""
+    return people(request.param)
+
+
+@pytest.fixture
+def anonymous_visitor(people):
+    """A desktop visitor who has not signed in."""
+    return people("desktop", account=None)

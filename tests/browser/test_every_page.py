@@ -1,10 +1,13 @@
 """Every page at desktop and phone width: its title, the section the navigation marks, nothing wider
-than the screen, no console error, and a screenshot of it in test-artifacts/screenshots/."""
+than the screen, no console error, and a screenshot of it in test-artifacts/screenshots/.
+
+The pages are seen by the admin (who may see every one of them); the sign-in page by a person who
+has just signed out."""
 
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import BROWSER_TEST
+from .conftest import ADMIN, BROWSER_TEST
 from .visitor import submit
 
 pytestmark = BROWSER_TEST
@@ -30,6 +33,25 @@ def data(seed, live_app):
         return {"user": long_id, "plain": plain_id, "post": post.id}
 
 
+ACCOUNT_LINK = f"{ADMIN[0]} (admin)"
+
+
+def check_layout(visitor, title, section):
+    """The site's layout: title, navigation (marking section, or nothing), one h1, no script."""
+    page = visitor.page
+    expect(page).to_have_title(f"{title} · Users & Posts")
+    # Every page, the error pages too, is in the site's layout with its navigation.
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav).to_be_visible()
+    marked = nav.locator("[aria-current=page]")
+    if section:
+        expect(marked).to_have_text(section)
+    else:
+        expect(marked).to_have_count(0)
+    expect(page.get_by_role("heading", level=1)).to_have_count(1)
+    expect(page.locator("script")).to_have_count(0)  # no task needs JavaScript
+
+
 def pages(ids):
     """(screenshot name, path, status, title, marked section) of every page."""
     user, plain, post = ids["user"], ids["plain"], ids["post"]
@@ -49,6 +71,9 @@ def pages(ids):
         ("post-edit-page", f"/posts/{post}/edit", 200, f"Edit {LONG_TITLE}", "Posts"),
         ("post-delete-page", f"/posts/{post}/delete", 200, "Delete post", "Posts"),
         ("stats-page", "/stats", 200, "Stats", "Stats"),
+        # The account pages are marked by the signed-in name in the navigation.
+        ("account-page", "/account", 200, "Your account", ACCOUNT_LINK),
+        ("tokens-page", "/account/tokens", 200, "API tokens", ACCOUNT_LINK),
         # An unknown user is still in the users section; an address no route matches is in none.
         ("not-found", "/users/999999", 404, "404 Not Found", "Users"),
         ("not-found-no-route", "/nowhere", 404, "404 Not Found", None),
@@ -62,20 +87,22 @@ def test_every_page(any_visitor, data):
     too_wide = []
     for name, path, status, title, section in pages(data):
         any_visitor.open(path, status=status)
-        expect(page).to_have_title(f"{title} · Users & Posts")
-        # Every page, the error pages too, is in the site's layout with its navigation.
-        nav = page.get_by_role("navigation", name="Main")
-        expect(nav).to_be_visible()
-        marked = nav.locator("[aria-current=page]")
-        if section:
-            expect(marked).to_have_text(section)
-        else:
-            expect(marked).to_have_count(0)
-        expect(page.get_by_role("heading", level=1)).to_have_count(1)
-        expect(page.locator("script")).to_have_count(0)  # no task needs JavaScript
+        check_layout(any_visitor, title, section)
         if any_visitor.page_width() > any_visitor.viewport["width"]:
             too_wide.append((path, any_visitor.page_width()))
         any_visitor.shot(name)
+
+    # Signed out (through the navigation's button), the sign-in page: no section, no account in
+    # the navigation, and no "Sign in" link on the page that is the sign-in form.
+    any_visitor.sign_out()
+    any_visitor.open("/login")
+    check_layout(any_visitor, "Sign in", None)
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("button", name="Sign out")).to_have_count(0)
+    expect(nav.get_by_role("link", name="Sign in")).to_have_count(0)
+    if any_visitor.page_width() > any_visitor.viewport["width"]:
+        too_wide.append(("/login", any_visitor.page_width()))
+    any_visitor.shot("login-page")
     assert too_wide == [], f"pages wider than {any_visitor.viewport['width']} px: {too_wide}"
 
 
@@ -98,7 +125,8 @@ def test_a_forged_form_gets_the_400_page(visitor):
     visitor.open("/users/new")
     page.get_by_label("Username").fill("forger")
     page.get_by_label("Email").fill("forger@example.com")
-    page.locator("input[name=csrf_token]").evaluate("input => { input.value = 'forged'; }")
+    # The add-user form's token (the navigation's Sign out form has one of its own).
+    page.locator("main input[name=csrf_token]").evaluate("input => { input.value = 'forged'; }")
     assert submit(page, page.get_by_role("button", name="Add user")) == 400
     expect(page).to_have_title("400 Bad Request · Users & Posts")
     expect(page.locator("main")).to_contain_text("The form had expired or did not come from this site.")
@@ -106,18 +134,43 @@ def test_a_forged_form_gets_the_400_page(visitor):
     visitor.shot("csrf-error")
 
 
-def test_empty_lists_invite_the_first_one(any_visitor):
-    page = any_visitor.page
-    for path, text, link, target in [
-        ("/users", "No users yet — add the first one.", "add the first one", "Add user"),
-        ("/posts", "No posts yet — write the first one.", "write the first one", "Add post"),
-    ]:
-        any_visitor.open(path)
-        expect(page.locator(".empty")).to_have_text(text)
+def test_empty_users_list_read_anonymously(people, live_app, public_reads):
+    """The empty users list can only be seen with no account at all (an admin is a user), so it is
+    read by an anonymous visitor with READ_ACCESS=public; without the right to add, no invitation."""
+    from sqlalchemy import delete, update
+
+    from myapp.extensions import db
+    from myapp.models import RowCount, User
+
+    with live_app.app_context():
+        db.session.execute(delete(User))  # the admin too (a bulk delete: the kept count is reset by hand)
+        db.session.execute(update(RowCount).values(n=0))
+        db.session.commit()
+    for size_name in ("desktop", "phone"):
+        anonymous = people(size_name, account=None)
+        page = anonymous.page
+        anonymous.open("/users")
+        expect(page.locator(".empty")).to_have_text("No users yet.")
         expect(page.locator(".pagination")).to_have_count(0)
-        any_visitor.shot(f"{path.strip('/')}-empty-list")
-        page.get_by_role("link", name=link).click()
-        expect(page).to_have_title(f"{target} · Users & Posts")
-    # With no users, the post form says where to start instead of offering an empty select.
-    expect(page.locator(".empty")).to_have_text("There are no users yet — add one first.")
-    any_visitor.shot("post-new-without-users")
+        expect(page.get_by_role("link", name="Add user")).to_have_count(0)
+        # Not signed in: the navigation offers to sign in, and says nothing about an account.
+        nav = page.get_by_role("navigation", name="Main")
+        expect(nav.get_by_role("link", name="Sign in")).to_be_visible()
+        expect(nav.get_by_role("button", name="Sign out")).to_have_count(0)
+        anonymous.shot("users-empty-list-anonymous")
+
+
+def test_empty_posts_list_invites_the_first_one(any_visitor):
+    page = any_visitor.page
+    any_visitor.open("/posts")
+    expect(page.locator(".empty")).to_have_text("No posts yet — write the first one.")
+    expect(page.locator(".pagination")).to_have_count(0)
+    any_visitor.shot("posts-empty-list")
+    page.get_by_role("link", name="write the first one").click()
+    expect(page).to_have_title("Add post · Users & Posts")
+    # The signed-in admin is a user, so the author select is never empty any more (the "add one
+    # first" note is for a database with no users, which no signed-in person can see): it offers
+    # the admin alone.
+    expect(page.locator(".empty")).to_have_count(0)
+    expect(page.get_by_label("Author").locator("option")).to_have_text([ADMIN[0]])
+    any_visitor.shot("post-new-only-the-admin")

@@ -1,4 +1,6 @@
-"""The whole add-user journey with the keyboard only, with the focus visible at every step."""
+"""The whole add-user journey with the keyboard only, with the focus visible at every step.
+
+The person is the admin (only admins add users), signed in beforehand through the form."""
 
 import re
 
@@ -43,6 +45,9 @@ def test_add_a_user_with_the_keyboard_only(visitor):
 
     stops = tab_to(visitor, ["a", "Add user"])
     assert stops[:4] == [["a", "Users & Posts"], ["a", "Users"], ["a", "Posts"], ["a", "Stats"]]
+    # Then the account's part of the navigation, the Sign out button too (with a visible focus,
+    # checked at every stop by tab_to), before the page's own controls.
+    assert stops[4:6] == [["a", "root (admin)"], ["button", "Sign out"]]
     visitor.shot("keyboard-add-user-link")
     page.keyboard.press("Enter")
     expect(page).to_have_title("Add user · Users & Posts")
@@ -53,6 +58,14 @@ def test_add_a_user_with_the_keyboard_only(visitor):
     page.keyboard.press("Tab")
     assert focused(page) == ["input", "email"]
     page.keyboard.type("kate@example")  # not an address yet: the error must be reachable too
+    # The admin's fields come next: the role (left at its default, member) and an optional password.
+    page.keyboard.press("Tab")
+    assert focused(page) == ["select", "role"]
+    assert visitor.focus_is_visible(), "no visible focus on the role select"
+    expect(page.get_by_label("Role")).to_have_value("member")
+    page.keyboard.press("Tab")
+    assert focused(page) == ["input", "password"]
+    assert visitor.focus_is_visible(), "no visible focus on the password field"
     page.keyboard.press("Tab")
     assert focused(page) == ["button", "Add user"]
     visitor.shot("keyboard-submit-focused")

@@ -1,20 +1,29 @@
-"""A person manages users in Chromium: add, find, open, edit, delete, get it wrong, collide."""
+"""A person manages users in Chromium: add, find, open, edit, delete, get it wrong, collide.
+
+Only admins manage users: the person is the admin, signed in through the form, and the admin's own
+row ("root") is in the users list from the start."""
 
 import re
 
 from playwright.sync_api import expect
 
-from .conftest import BROWSER_TEST
-from .visitor import DANGER_RED, ERROR_RED_BG, SCREENSHOTS, SUCCESS_GREEN_BG, submit
+from .conftest import ADMIN, BROWSER_TEST
+from .visitor import DANGER_RED, ERROR_RED_BG, SCREENSHOTS, SUCCESS_GREEN_BG, sign_in_with_form, submit
 
 pytestmark = BROWSER_TEST
+
+
+def usernames(page):
+    return page.locator("table.list tbody tr td:first-child").all_inner_texts()
 
 
 def test_add_find_open_edit_and_delete_a_user(visitor):
     page = visitor.page
     visitor.open("/")
-    expect(page.locator(".empty")).to_have_text("No users yet — add the first one.")
-    visitor.shot("users-empty")
+    # The admin is the only user yet.
+    expect(page.locator(".summary")).to_have_text("1 user · showing 1–1")
+    assert usernames(page) == [ADMIN[0]]
+    visitor.shot("users-only-the-admin")
 
     page.get_by_role("link", name="Add user", exact=True).click()
     expect(page).to_have_title("Add user · Users & Posts")
@@ -63,7 +72,8 @@ def test_add_find_open_edit_and_delete_a_user(visitor):
 
     expect(page).to_have_url(visitor.base_url + "/users")
     expect(page.locator(".flash")).to_have_text("User grace.hopper was deleted.")
-    expect(page.locator(".empty")).to_have_text("No users yet — add the first one.")
+    expect(page.locator(".summary")).to_have_text("1 user · showing 1–1")  # the admin is left
+    assert usernames(page) == [ADMIN[0]]
     visitor.shot("users-after-delete")
 
 
@@ -153,6 +163,7 @@ def test_add_and_delete_a_user_with_javascript_off(browser, base_url):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     try:
+        assert sign_in_with_form(page, base_url, *ADMIN) == 303  # the sign-in form needs no script
         page.goto(f"{base_url}/users/new")
         page.get_by_label("Username").fill("no.script")
         page.get_by_label("Email").fill("noscript@example.com")
@@ -161,6 +172,10 @@ def test_add_and_delete_a_user_with_javascript_off(browser, base_url):
         page.get_by_role("link", name="Delete").click()
         page.get_by_role("button", name="Delete user").click()
         expect(page.locator(".flash")).to_have_text("User no.script was deleted.")
-        expect(page.locator(".empty")).to_have_text("No users yet — add the first one.")
+        # The admin is left.
+        expect(page.locator("table.list tbody tr td:first-child")).to_have_text([ADMIN[0]])
+        # Signing out is a form too, so it works without JavaScript.
+        page.get_by_role("navigation", name="Main").get_by_role("button", name="Sign out").click()
+        expect(page).to_have_title("Sign in · Users & Posts")
     finally:
         context.close()

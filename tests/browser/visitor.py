@@ -20,6 +20,14 @@ def submit(page, button):
     return answer.value.status
 
 
+def sign_in_with_form(page, base_url, username, password):
+    """Sign in through /login as a person does; returns the status the form's POST answered."""
+    page.goto(f"{base_url}/login")
+    page.get_by_label("Username or email").fill(username)
+    page.get_by_label("Password").fill(password)
+    return submit(page, page.get_by_role("button", name="Sign in"))
+
+
 class Visitor:
     """A person at one screen size: opens pages, takes their picture, notices console errors."""
 
@@ -46,6 +54,17 @@ class Visitor:
         response = self.page.goto(self.base_url + path)
         assert response.status == status, f"{path} answered {response.status}, not {status}"
         return response
+
+    def sign_in(self, username, password):
+        """Sign in through the form; success is a 303 away from /login."""
+        status = sign_in_with_form(self.page, self.base_url, username, password)
+        assert status == 303, f"signing in as {username} answered {status}, not 303"
+
+    def sign_out(self):
+        """The navigation's Sign out button (a POST form); it leads to the sign-in page."""
+        nav = self.page.get_by_role("navigation", name="Main")
+        assert submit(self.page, nav.get_by_role("button", name="Sign out")) == 303
+        assert self.page.url.startswith(f"{self.base_url}/login")
 
     def shot(self, name):
         """Save a full-page picture of what the person sees now."""

@@ -192,3 +192,15 @@ def fetch_users_from():
             return list(db.session.scalars(db.select(User.username).order_by(User.username)))
 
     return fetch
+
+
+def test_snapshot_mode_has_no_sign_in_and_shows_no_emails(snapshot_app):
+    """Everyone reads a snapshot as an anonymous visitor of a public site (SPEC §11)."""
+    client = snapshot_app.test_client()
+    for path in ("/login", "/account", "/account/tokens"):
+        assert client.get(path).status_code == 404, path
+    for path in ("/users", "/users/1", "/users.csv", "/api/users", "/api/users/1"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "@example.com" not in response.get_data(as_text=True), path
+    assert "Sign in" not in client.get("/users").get_data(as_text=True)

@@ -17,6 +17,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from myapp import create_app
+from myapp.auth import tokens
 from myapp.extensions import db
 from myapp.models import Post, User
 
@@ -37,15 +38,17 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
 
 @pytest.fixture(autouse=True)
 def database():
-    """Fresh tables per operation, with a user and a post so that generated ids sometimes exist."""
+    """Fresh tables per operation, with a user and a post so that generated ids sometimes exist,
+    and an admin's token: the requests are an admin's, so that every operation runs for real."""
     with app.app_context():
         db.create_all()
-        user = User(username="someone", email="someone@example.com")
+        user = User(username="someone", email="someone@example.com", role="admin")
         db.session.add(user)
         db.session.flush()
         db.session.add(Post(title="A post", user_id=user.id))
+        _row, token = tokens.issue(user, "schemathesis")
         db.session.commit()
-    yield
+    yield {"Authorization": f"Bearer {token}"}
     with app.app_context():
         db.session.remove()
         db.drop_all()
@@ -66,5 +69,5 @@ def test_document_is_openapi_3_1_with_every_operation():
 
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_conforms_to_its_openapi_document(case):
-    case.call_and_validate(checks=CHECKS)
+def test_api_conforms_to_its_openapi_document(case, database):
+    case.call_and_validate(headers=database, checks=CHECKS)

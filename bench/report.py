@@ -118,6 +118,14 @@ def targets(results):
                 0.8,
             )
         )
+    for result in results:
+        rows.append(
+            (
+                f"/users page 1 signed in vs anonymous (public), {result['size']} users",
+                ratio(rps(result, "/users page 1"), rps(result, "/users page 1, anonymous (public)")),
+                0.9,
+            )
+        )
     rows.append(
         (
             f"snapshot vs file mode, /users page 1, {ref['size']} users",
@@ -168,6 +176,8 @@ def markdown(results, machine, args, command):
         f"- wrk: 2 threads × 16 connections, {args.duration} s a run, {args.rounds} alternating rounds, "
         f"medians shown; gunicorn sync workers (2 for reads, 4 for POST), access log off",
         f"- Data: `flask seed --users N --posts-per-user {args.posts_per_user}`; lists use per_page={50}",
+        "- The app's pages are read signed in as an admin (wrk sends the session cookie; the API "
+        "rows a bearer token); the `anonymous (public)` row is the same page with READ_ACCESS=public",
         "",
         "## Targets",
         "",

@@ -1,7 +1,10 @@
 """Errors on every /api path are JSON {"error": {"code", "message", "fields"}}, never HTML."""
 
+import io
+
 import pytest
 from sqlalchemy import func, select, text
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from myapp.api import bodies
 from myapp.extensions import db
@@ -140,3 +143,25 @@ def test_a_change_between_our_read_and_our_write_is_409(client, alice, monkeypat
     error = error_of(client.patch(f"/api/{module}/1", json=body), 409, "stale_version")
     assert error["fields"] == {}
     assert client.get(f"/api/{module}/1").get_json()["version"] == 1  # rolled back
+
+
+@pytest.mark.parametrize(("size", "status"), [(100, 201), (2 * 1024 * 1024, 413)])
+def test_a_chunked_api_body_over_the_limit_is_413_not_malformed(app, fetch, size, status):
+    """A chunked body has no Content-Length: gunicorn passes it on as a stream (input_terminated)."""
+    body = b'{"username": "alice", "email": "a@example.com", "pad": "' + b"x" * size + b'"}'
+    if status == 201:
+        body = b'{"username": "alice", "email": "a@example.com"}' + b" " * size
+    environ = EnvironBuilder(
+        "/api/users",
+        method="POST",
+        input_stream=io.BytesIO(body),
+        headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+    ).get_environ()
+    del environ["CONTENT_LENGTH"]
+    environ["wsgi.input_terminated"] = True
+    chunks, status_line, _headers = run_wsgi_app(app, environ)
+    answer = b"".join(chunks)
+    assert status_line.startswith(str(status)), answer
+    if status == 413:
+        assert b'"request_entity_too_large"' in answer
+        assert fetch(select(func.count()).select_from(User))[0][0] == 0

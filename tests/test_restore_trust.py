@@ -158,3 +158,11 @@ def test_check_db_calls_a_migrated_database_sound(file_app):
     assert result.exit_code == 0, result.output
     assert "schema is what the migrations make: ok" in result.output
     assert "values have the right types: ok" in result.output
+
+
+def test_timestamps_at_the_edges_of_a_second_and_a_month_are_fine(file_app, backup):
+    """SQLite's datetime() rounds .9999995 s up: the check must not take that for a bad value."""
+    tamper(backup, ["UPDATE users SET created_at = '2026-01-31 23:59:59.999999'"])
+    tamper(backup, ["UPDATE posts SET updated_at = '2024-02-29 00:00:00.000000'"])
+    result = file_app.test_cli_runner().invoke(args=["restore", str(backup)])
+    assert result.exit_code == 0, result.output

@@ -130,7 +130,8 @@ def value_rule(column, declared):
     if "DATETIME" in declared or "TIMESTAMP" in declared:
         return (
             f"typeof({quoted}) = 'text' AND {quoted} GLOB '{TIMESTAMP_GLOB}' "
-            f"AND datetime({quoted}, '+0 days') = substr({quoted}, 1, 19)"  # '+0 days' rolls Feb 31 over
+            # '+0 days' rolls Feb 31 over; the fraction stays out (SQLite rounds .9999995 up a second).
+            f"AND datetime(substr({quoted}, 1, 19), '+0 days') = substr({quoted}, 1, 19)"
         )
     if "CHAR" in declared or "TEXT" in declared or "CLOB" in declared:
         return f"typeof({quoted}) = 'text'"

@@ -3,10 +3,12 @@
     .venv/bin/python bench/nginx_bench.py [--users 10000] [--duration 4] [--rounds 2]
 
 Same gunicorn (gunicorn.conf.py, HTTPS=1, PROXY_COUNT=1) for both; alternating rounds; prints a
-Markdown table for bench/RESULTS.md. Needs nginx, openssl and wrk.
+Markdown table for bench/RESULTS.md. Needs nginx, openssl and wrk. GUNICORN_WORKER_CLASS=sync
+GUNICORN_THREADS=1 compares with sync workers.
 """
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -51,7 +53,9 @@ def main():
                 nginx.stop()
         finally:
             gunicorn.stop()
-    print(f"\n`/users` page 1, {args.users} users, {args.workers} gunicorn workers (gthread, 4 threads),")
+    kind = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+    threads = os.environ.get("GUNICORN_THREADS", "4")
+    print(f"\n`/users` page 1, {args.users} users, {args.workers} workers ({kind}, {threads} threads),")
     print(f"wrk -t2 -c16, {args.rounds} alternating rounds of {args.duration} s; medians:\n")
     print("| target | req/s | p50 ms | p99 ms | errors |")
     print("|---|---|---|---|---|")

@@ -195,6 +195,7 @@ def init_app(app):
     app.config["HTTPS"] = bool(app.config.get("HTTPS"))
     if app.config["HTTPS"]:
         app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True  # Flask-Login's, once sign-in lands
         app.config["PREFERRED_URL_SCHEME"] = "https"
     # Before every other before_request (CSRF, snapshot mode), so a refused request does nothing.
     app.before_request_funcs.setdefault(None, []).insert(0, check_request)

@@ -158,24 +158,23 @@ def read_slowly(response, bytes_per_second):
 
 def test_a_slow_export_much_longer_than_the_worker_timeout_arrives_whole(stack, visitor):
     """Finding 3: a client reading /posts.csv for several worker timeouts gets every row, other
-    requests are served meanwhile, and gunicorn is done long before the client (nginx spools)."""
+    requests are served meanwhile, and gunicorn finishes the export while the client is not even
+    reading (nginx spools it to disk): a slow reader never holds a gunicorn thread."""
     gunicorn, nginx = stack
     marker = uuid.uuid4().hex
-    others, stop = [], threading.Event()
+    others, stop, app_done = [], threading.Event(), threading.Event()
 
     def other_requests():
         other = Visitor(nginx.port, nginx.cert)
         while not stop.is_set():
             started = time.monotonic()
-            status = other.get("/users?per_page=5", timeout=5)[0]
+            status = other.get("/users?per_page=5", timeout=10)[0]
             others.append((status, time.monotonic() - started))
             stop.wait(0.3)
 
-    app_done = []
-
     def watch_app():
         access_log_line(gunicorn, marker, timeout=60)
-        app_done.append(time.monotonic())
+        app_done.set()
 
     started = time.monotonic()
     response, sock = visitor.send("GET", f"/posts.csv?probe={marker}", timeout=30, receive_buffer=32768)
@@ -184,7 +183,12 @@ def test_a_slow_export_much_longer_than_the_worker_timeout_arrives_whole(stack, 
         thread.start()
     try:
         assert response.status == 200
-        body = read_slowly(response, bytes_per_second=1_500_000)
+        first = response.read(65536)
+        # Read nothing more until gunicorn has written the last row (nginx's send_timeout is 30 s).
+        # Far more than the socket buffers hold is still to come: without the spool it would wait.
+        finished_unread = app_done.wait(25)
+        app_seconds = time.monotonic() - started
+        body = first + read_slowly(response, bytes_per_second=1_500_000)
     finally:
         sock.close()
         stop.set()
@@ -196,9 +200,10 @@ def test_a_slow_export_much_longer_than_the_worker_timeout_arrives_whole(stack, 
     assert len(rows) == 1 + USERS * POSTS_PER_USER
     assert elapsed > 3 * WORKER_TIMEOUT, f"the export took {elapsed:.1f} s: not slow enough to mean anything"
     assert "WORKER TIMEOUT" not in gunicorn.text()
-    assert app_done and app_done[0] - started < elapsed / 2, "gunicorn was held by the slow reader"
-    assert len(others) >= 5 and all(status == 200 and took < 1 for status, took in others), others
-    print(f"\n{len(body) / 1e6:.1f} MB in {elapsed:.1f} s; gunicorn done after {app_done[0] - started:.1f} s")
+    assert finished_unread, "gunicorn could not finish while the client was not reading"
+    # Served meanwhile (the bound is loose: this machine's two cores are shared).
+    assert len(others) >= 5 and all(status == 200 and took < 3 for status, took in others), others
+    print(f"\n{len(body) / 1e6:.1f} MB in {elapsed:.1f} s; gunicorn done after {app_seconds:.1f} s")
 
 
 def test_a_chunked_body_over_the_limit_is_a_413(visitor):
@@ -233,3 +238,24 @@ def test_gunicorn_alone_keeps_streaming_an_export_past_the_worker_timeout(stack)
     elapsed = time.monotonic() - started
     assert elapsed > 2 * WORKER_TIMEOUT, f"the export took {elapsed:.1f} s: not slow enough to mean anything"
     assert len(list(csv.reader(io.StringIO(body.decode())))) == 1 + USERS * POSTS_PER_USER
+
+
+def test_a_chunked_body_over_the_limit_straight_to_gunicorn_is_a_413_in_json(stack):
+    """Behind nginx, nginx answers it; gunicorn passes a chunked body on as a stream, and the app
+    must still say 413, not 400 malformed_json (finding 10)."""
+    gunicorn, nginx = stack
+    direct = Visitor(gunicorn.address[1], nginx.cert, tls=False)
+    body = b'{"username": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    sock = direct.connect()
+    try:
+        head = direct.request_bytes(
+            "POST", "/api/users", {"Content-Type": "application/json", "Transfer-Encoding": "chunked"}
+        )
+        with contextlib.suppress(OSError):  # the app may answer before reading it all
+            sock.sendall(head + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+        response = HTTPResponse(sock, method="POST")
+        response.begin()
+        assert response.status == 413
+        assert b'"request_entity_too_large"' in response.read()
+    finally:
+        sock.close()

@@ -75,7 +75,7 @@ def expected():
         }
         scratch = create_app(type("ScratchConfig", (TestingConfig,), settings))
         with scratch.app_context():
-            flask_migrate.upgrade(directory=str(PROJECT_ROOT / "migrations"))
+            flask_migrate.upgrade(directory=str(PROJECT_ROOT / "migrations"), x_arg=["quiet=1"])
             db.engine.dispose()
         conn = sqlite3.connect(path)
         try:

@@ -55,9 +55,25 @@ class Config:
     def SECRET_KEY(self):  # noqa: N802
         return os.environ.get("SECRET_KEY") or None
 
+    # Deployment hardening, applied by myapp/security.py. The hosts are not given to Flask's own
+    # TRUSTED_HOSTS, whose check cannot match "[::1]"; unset means localhost, 127.0.0.1, [::1].
+    @property
+    def TRUSTED_HOSTS_SETTING(self):  # noqa: N802
+        return os.environ.get("TRUSTED_HOSTS")
+
+    @property
+    def HTTPS(self):  # noqa: N802 - 1: Secure cookies and HSTS
+        return os.environ.get("HTTPS", "").strip().lower() in ("1", "true", "yes", "on")
+
+    @property
+    def PROXY_COUNT(self):  # noqa: N802 - how many reverse proxies' X-Forwarded-* to believe
+        return int(os.environ.get("PROXY_COUNT") or 0)
+
 
 class ProductionConfig(Config):
     """The default: what `gunicorn wsgi:app` gets with no APP_CONFIG."""
+
+    MIN_SECRET_KEY_LENGTH = 32  # refuse to start with a guessable SECRET_KEY
 
 
 class DevelopmentConfig(Config):

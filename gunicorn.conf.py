@@ -8,6 +8,15 @@ bind = _port if ":" in _port else f"127.0.0.1:{_port}"
 # SQLite has one writer at a time: a few workers keep reads parallel without queueing writers long.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# gthread: each worker serves requests from a few threads while its main thread keeps telling the
+# arbiter it is alive, so a streamed export that takes longer than `timeout` (a million users: more
+# than 30 s even for a fast client) is not killed half-way, as a sync worker is after `timeout`
+# seconds in one request. Slow and stalled clients are nginx's to hold (deploy/nginx.conf), not ours.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# Which X-Forwarded-* headers to believe is the app's PROXY_COUNT (werkzeug's ProxyFix) alone;
+# by default gunicorn would also take X-Forwarded-Proto from any client on loopback.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "")
 accesslog = "-"
 errorlog = "-"
 # gunicorn 27's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl), which two

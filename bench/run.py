@@ -52,7 +52,7 @@ def prepare(size, posts_per_user, workdir):
     env = {
         "DATABASE_URL": f"sqlite:///{directory / 'app.db'}",
         "INSTANCE_PATH": str(directory),
-        "SECRET_KEY": "bench-only",
+        "SECRET_KEY": "bench-only-" + "k" * 32,  # production refuses keys under 32 characters
         "APP_CONFIG": "production",
     }
     flask(["db", "upgrade"], env)

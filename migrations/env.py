@@ -7,7 +7,10 @@ from alembic import context
 from flask import current_app
 
 config = context.config
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# `-x quiet=1` (the schema check's scratch database, myapp/commands/schema_check.py) leaves the
+# caller's logging alone, so `flask restore` does not print migrations it did not run on your data.
+if not context.get_x_argument(as_dictionary=True).get("quiet"):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 migrate_ext = current_app.extensions["migrate"]

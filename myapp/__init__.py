@@ -7,6 +7,7 @@ from flask import Flask
 
 import config as app_config
 
+from . import security
 from .converters import IdConverter
 from .database import init_database
 from .errors import register_errorhandlers
@@ -27,6 +28,7 @@ def create_app(config=None):
     app.jinja_env.add_extension("jinja2.ext.do")  # lets the form macro build its attributes
     register_extensions(app)
     init_database(app)
+    security.init_app(app)
     init_accounts(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -40,7 +42,7 @@ def load_config(app, config):
     if isinstance(config, str):
         config = app_config.config_class(config)
     app.config.from_object(config())
-    os.makedirs(app.instance_path, exist_ok=True)
+    security.make_private_folder(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "app.db")
     if app.config.get("READ_ONLY"):  # snapshot mode: serve an in-memory copy, refuse writes
@@ -49,6 +51,7 @@ def load_config(app, config):
         snapshot.init_app(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = app_config.instance_secret_key(app.instance_path)
+    security.check_secret_key(app.config)
     app.url_map.converters["id"] = IdConverter
 
 

@@ -52,9 +52,16 @@ def handle_api_error(error):
 
 
 def handle_csrf_error(error):
-    error.description = (
-        "The form had expired or did not come from this site. Go back, reload the page and try again."
-    )
+    if "referrer" in (error.description or ""):
+        # Over HTTPS, Flask-WTF also wants a Referer from this site (WTF_CSRF_SSL_STRICT).
+        error.description = (
+            "The form was sent without a Referer header from this site, which this site needs over "
+            "HTTPS. Allow your browser to send it for this site, then reload the page and try again."
+        )
+    else:
+        error.description = (
+            "The form had expired or did not come from this site. Go back, reload the page and try again."
+        )
     return handle_http_error(error)
 
 

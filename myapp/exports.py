@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 
 from flask import Blueprint, Response, request, stream_with_context
 
@@ -18,11 +19,22 @@ bp = Blueprint("exports", __name__)
 BATCH = 1000  # rows fetched from the database, and written to the client, at a time
 # A spreadsheet runs a cell that starts with one of these as a formula (CWE-1236).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Every cell is quoted (csv.QUOTE_ALL), which is what keeps "Report;=1+2" one text cell in a
+# spreadsheet whose list separator is ";" (it splits unquoted text at ";" and ran "=1+2").
+# A program that splits at "," or ";" without honouring quotes would still see a cell that starts
+# after the separator, so a formula trigger there (after optional spaces or quotes) gets the same
+# "'" as one at the start: "Report;'=1+2". Prefixing only the whole cell would not help that
+# second piece. Line breaks are not treated as separators: quoted, they stay inside the cell in
+# every spreadsheet, and escaping there would mangle every "- item" list in a post's body.
+FORMULA_AFTER_SEPARATOR = re.compile(r"""([,;][ "]*)(?=[=+\-@\t\r])""")
 
 
 def safe_cell(value):
-    """The value, with a leading quote when a spreadsheet would otherwise take it for a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """The value, with a "'" before each place a spreadsheet could take for a formula's start."""
+    if not isinstance(value, str):
+        return value
+    value = FORMULA_AFTER_SEPARATOR.sub(r"\1'", value)
+    if value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
 
@@ -33,7 +45,7 @@ def csv_rows(stmt, header, row_values):
     row_values turns a row into its cells and passes every text cell through safe_cell.
     """
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     writer.writerow(header)
     result = db.session.execute(stmt.execution_options(yield_per=BATCH))
     for rows in result.partitions():

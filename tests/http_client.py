@@ -16,6 +16,7 @@ class FormClient:
         self.timeout = timeout
         self.cookies = {}
         self.token = None
+        self.signed_in = False
 
     def request(self, method, path, form=None):
         """(status, headers, body); connection errors propagate (a killed worker's request)."""
@@ -49,6 +50,7 @@ class FormClient:
         status, headers, _body = self.request("POST", "/login", form)
         assert status == 303, (status, headers)
         self.token = None  # a new session has a new CSRF token
+        self.signed_in = True
         return self
 
     def add_user(self, username, email):

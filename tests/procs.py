@@ -22,7 +22,7 @@ def app_env(db_path, instance, **extra):
     env.update(
         DATABASE_URL=f"sqlite:///{db_path}",
         INSTANCE_PATH=str(instance),
-        SECRET_KEY="test-deployment-key",
+        SECRET_KEY="test-deployment-key-" + "k" * 32,  # production wants 32 or more
         PYTHONUNBUFFERED="1",
         # Cheap password hashes: load tests sign in a dozen clients on a 2-core machine.
         ARGON2_TIME_COST="1",

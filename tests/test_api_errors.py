@@ -1,13 +1,16 @@
 """Errors on every /api path are JSON {"error": {"code", "message", "fields"}}, never HTML."""
 
+import io
+
 import pytest
 from sqlalchemy import func, select, text
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from myapp.api import bodies
 from myapp.extensions import db
 from myapp.models import Post, User
 
-from .conftest import NOT_ADMIN
+from .conftest import ADMIN, NOT_ADMIN, add_account, new_token
 from .test_api_users import error_of
 
 WRITES = [
@@ -141,3 +144,29 @@ def test_a_change_between_our_read_and_our_write_is_409(client, alice, monkeypat
     error = error_of(client.patch(f"/api/{module}/1", json=body), 409, "stale_version")
     assert error["fields"] == {}
     assert client.get(f"/api/{module}/1").get_json()["version"] == 1  # rolled back
+
+
+@pytest.mark.parametrize(("size", "status"), [(100, 201), (2 * 1024 * 1024, 413)])
+def test_a_chunked_api_body_over_the_limit_is_413_not_malformed(app, fetch, size, status):
+    """A chunked body has no Content-Length: gunicorn passes it on as a stream (input_terminated)."""
+    body = b'{"username": "alice", "email": "a@example.com", "pad": "' + b"x" * size + b'"}'
+    if status == 201:
+        body = b'{"username": "alice", "email": "a@example.com"}' + b" " * size
+    environ = EnvironBuilder(
+        "/api/users",
+        method="POST",
+        input_stream=io.BytesIO(body),
+        headers={
+            "Content-Type": "application/json",
+            "Transfer-Encoding": "chunked",
+            "Authorization": f"Bearer {new_token(app, add_account(app, ADMIN, role='admin'))}",
+        },
+    ).get_environ()
+    del environ["CONTENT_LENGTH"]
+    environ["wsgi.input_terminated"] = True
+    chunks, status_line, _headers = run_wsgi_app(app, environ)
+    answer = b"".join(chunks)
+    assert status_line.startswith(str(status)), answer
+    if status == 413:
+        assert b'"request_entity_too_large"' in answer
+        assert fetch(select(func.count()).select_from(User).where(NOT_ADMIN))[0][0] == 0

@@ -108,3 +108,22 @@ def test_secret_key_is_created_once_with_mode_0600(app, tmp_path):
     assert app.config["SECRET_KEY"] == key_file.read_text().strip()
     assert len(app.config["SECRET_KEY"]) >= 64
     assert create_app("testing").config["SECRET_KEY"] == app.config["SECRET_KEY"]  # kept across restarts
+
+
+@pytest.mark.parametrize("host", ["ex..ample", "a" * 64 + ".example", "bad host", "[::1", "localhost:0", ""])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/healthz"),
+        ("get", "/users"),
+        ("head", "/posts"),
+        ("post", "/users/new"),
+        ("post", "/api/users"),
+    ],
+)
+def test_a_malformed_host_is_a_400_never_a_500(app, client, host, method, path):
+    """Finding 1: the error page used to need a URL adapter that a malformed Host had broken."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production
+    response = getattr(client, method)(path, headers={"Host": host})
+    assert response.status_code == 400
+    assert "Traceback" not in response.get_data(as_text=True)

@@ -45,7 +45,7 @@ def run_load(server, seconds, during=None):
         browser, rng, i = FormClient(server.address), random.Random(k), 0
         while time.monotonic() < deadline:
             try:
-                if "session" not in browser.cookies:
+                if not browser.signed_in:
                     browser.sign_in(*server.admin)
                     status = 303
                 elif i % 3 == 0:

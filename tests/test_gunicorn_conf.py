@@ -54,3 +54,12 @@ def test_post_fork_drops_the_connections_a_worker_inherited(file_app, monkeypatc
             assert connection.connection.dbapi_connection is not inherited
     finally:
         inherited.close()  # dispose(close=False) leaves it to its owner, the "master": this test
+
+
+def test_gthread_workers_and_no_forwarded_headers_believed_by_gunicorn(monkeypatch):
+    for name in ("GUNICORN_WORKER_CLASS", "GUNICORN_THREADS", "FORWARDED_ALLOW_IPS"):
+        monkeypatch.delenv(name, raising=False)
+    conf = load_conf(monkeypatch)
+    assert (conf["worker_class"], conf["threads"], conf["forwarded_allow_ips"]) == ("gthread", 4, "")
+    conf = load_conf(monkeypatch, GUNICORN_WORKER_CLASS="sync", GUNICORN_THREADS="8")
+    assert (conf["worker_class"], conf["threads"]) == ("sync", 8)

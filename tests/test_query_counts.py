@@ -43,7 +43,6 @@ def test_list_pages_do_not_query_per_row(app, client, make_user, url):
     assert few <= 4
 
 
-
 @pytest.mark.parametrize("url", ["/users", "/posts", "/users/2", "/stats"])
 def test_signing_in_costs_one_primary_key_query(app, client, anon_client, make_user, url):
     """The signed-in account is loaded by its id, once; nothing else is added to a page."""

@@ -24,7 +24,7 @@ def snapshot_app(file_app, tmp_path, monkeypatch):
     add_users(file_app, "alice", posts=1)
     add_users(file_app, "bob")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{file_app.config['DB_PATH']}")
-    monkeypatch.setenv("SECRET_KEY", "snapshot-test-key")
+    monkeypatch.setenv("SECRET_KEY", "snapshot-test-key-" + "k" * 32)  # production wants 32 or more
     app = create_app("snapshot")
     yield app
     with app.app_context():

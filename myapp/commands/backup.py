@@ -1,5 +1,6 @@
 """flask backup DEST: an online, consistent copy of the live SQLite database, checked."""
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -17,8 +18,13 @@ from .sqlite_files import connect, copy_into_file, counts, database_file, human_
 def backup(dest, force):
     """Copy the live database to DEST while the app keeps serving, then integrity-check the copy."""
     source_path = database_file("backup")
-    dest = dest.resolve()
-    if dest == source_path:
+    # Never follow a symbolic link at DEST, dangling or not: it could point anywhere the operator
+    # (often root) can write. The copy then replaces DEST by rename, which does not follow one
+    # either, so a link put there meanwhile is replaced, not written through.
+    dest = Path(os.path.abspath(dest))
+    if dest.is_symlink():
+        raise click.ClickException(f"{dest} is a symbolic link; give the path of a file, not of a link.")
+    if dest.resolve() == source_path:
         raise click.ClickException("DEST is the live database itself; choose another file.")
     if dest.exists() and not force:
         raise click.ClickException(f"{dest} exists; add --force to replace it.")

@@ -6,8 +6,10 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from ..database import is_memory_database
 from ..extensions import db
 from ..models import Post, RowCount, User
+from . import schema_check
 from .sqlite_files import connect, database_file, human_size, problems
 
 
@@ -43,8 +45,16 @@ def check_db():
     checks = []
     if db.engine.dialect.name == "sqlite":
         with db.engine.connect() as connection:
-            found = problems(connection.connection.dbapi_connection)
+            dbapi_connection = connection.connection.dbapi_connection
+            found = problems(dbapi_connection)
+            # An in-memory database is a test's, made by create_all rather than the migrations.
+            memory = is_memory_database(db.engine.url)
+            schema = [] if memory else schema_check.schema_differences(dbapi_connection)
+            values = [] if memory or schema else schema_check.value_problems(dbapi_connection)
         checks.append(("integrity_check and foreign_key_check", found))
+        if not memory:
+            checks.append(("schema is what the migrations make", schema))
+            checks.append(("values have the right types", values))
     checks.append(("kept counts match the rows", count_mismatches()))
     failed = False
     for name, found in checks:

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..extensions import db
+from . import schema_check
 from .sqlite_files import SQLITE_HEADER, connect, copy_into_file, counts, database_file, problems
 
 
@@ -65,7 +65,9 @@ def open_backup(src):
         raise click.ClickException(
             f"{src} cannot be read ({error}); the live database is untouched."
         ) from None
-    found += schema_differences(conn)
+    if not found:
+        # The whole schema, the values' types and the kept counts (commands/schema_check.py).
+        found = schema_check.problems(conn)
     if found:
         conn.close()
         raise click.ClickException(
@@ -73,23 +75,6 @@ def open_backup(src):
             + "; ".join(found[:5])
         )
     return conn
-
-
-def schema_differences(conn):
-    """Tables and columns the app's models need that the file lacks, and a missing migration stamp."""
-    found = []
-    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "alembic_version" not in tables:
-        found.append("it has no alembic_version table (not made by flask db upgrade)")
-    for table in db.metadata.sorted_tables:
-        if table.name not in tables:
-            found.append(f"table {table.name} is missing")
-            continue
-        columns = {row[1] for row in conn.execute(f'PRAGMA table_info("{table.name}")')}
-        missing = [column.name for column in table.columns if column.name not in columns]
-        if missing:
-            found.append(f"table {table.name} lacks {', '.join(missing)}")
-    return found
 
 
 def keep_live_copy(live_path):

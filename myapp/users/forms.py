@@ -44,7 +44,9 @@ class UserFields:
 class AdminFields:
     """What only an admin sets on a user: the role and a password."""
 
-    role = SelectField("Role", choices=[SelectChoice(role, role.capitalize()) for role in ROLES], default="member")
+    role = SelectField(
+        "Role", choices=[SelectChoice(role, role.capitalize()) for role in ROLES], default="member"
+    )
     password = NewPasswordField(
         "Password", description="Optional. Without one, the user cannot sign in until a password is set."
     )

@@ -25,6 +25,11 @@ class Config:
     # True in snapshot mode: every write answers 403 and the pages hide their controls.
     READ_ONLY = False
 
+    # Observability (myapp/observability): requests slower than this log their SQL statements'
+    # timings; 0 logs them for every request.
+    SLOW_REQUEST_MS = float(os.environ.get("SLOW_REQUEST_MS", 500))
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
     PER_PAGE = 20
     MAX_PER_PAGE = 100
     # Above this many users the post form asks for an author id instead of listing everyone.
@@ -38,6 +43,11 @@ class Config:
     @property
     def SECRET_KEY(self):  # noqa: N802
         return os.environ.get("SECRET_KEY") or None
+
+    @property
+    def METRICS_TOKEN(self):  # noqa: N802
+        # /metrics answers only `Authorization: Bearer <this>`; unset, it answers 404 (off).
+        return os.environ.get("METRICS_TOKEN") or None
 
 
 class ProductionConfig(Config):

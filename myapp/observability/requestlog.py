@@ -1,0 +1,172 @@
+"""Request ids, database time per request, and the one JSON log line each request writes.
+
+The request id and the figures live in a RequestStats kept on `g` for the request's life (also
+while a streamed response is produced under stream_with_context). A logging filter on the JSON
+handler stamps that id on every record written meanwhile, whichever logger wrote it, so errors and
+their tracebacks carry it too.
+"""
+
+import logging
+import re
+import sys
+import uuid
+from time import perf_counter
+
+from flask import g, has_request_context, request
+from flask.logging import default_handler
+from pythonjsonlogger.json import JsonFormatter
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# What a proxy or client may send as an id: short, and nothing a log line or header could be forged
+# with (no spaces, quotes, control characters). Anything else is replaced by a fresh id.
+VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
+MAX_SQL_LOGGED = 50  # statements listed in a slow request's line; db_statements counts them all
+MAX_SQL_CHARS = 1000
+NO_ENDPOINT = "none"  # requests that matched no route: unknown paths, wrong methods
+
+request_log = logging.getLogger("myapp.request")
+
+
+class RequestStats:
+    """One request's id, what was asked, its status and its database time."""
+
+    __slots__ = (
+        "account_id", "db_seconds", "endpoint", "method", "path", "request_id", "sql", "started",
+        "statements", "status",
+    )  # fmt: skip
+
+    def __init__(self, request_id, method, path, endpoint):
+        self.request_id = request_id
+        self.method, self.path, self.endpoint = method, path, endpoint
+        self.started = perf_counter()
+        self.status = None
+        self.account_id = None
+        self.db_seconds = 0.0
+        self.statements = 0
+        self.sql = []  # (statement, seconds) of the first MAX_SQL_LOGGED statements
+
+    def add_statement(self, statement, seconds):
+        self.db_seconds += seconds
+        self.statements += 1
+        if len(self.sql) < MAX_SQL_LOGGED:
+            self.sql.append((statement, seconds))
+
+
+def request_id_from(header_value):
+    """The client's id when it is well-formed, else a new one."""
+    if header_value and VALID_REQUEST_ID.fullmatch(header_value):
+        return header_value
+    return uuid.uuid4().hex
+
+
+def request_stats():
+    """This request's RequestStats, made on first use (normally by the app's first before_request)."""
+    stats = g.get("_request_stats")
+    if stats is None:
+        request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        stats = RequestStats(request_id, request.method, request.path, request.endpoint or NO_ENDPOINT)
+        g._request_stats = stats
+    return stats
+
+
+def current_request_id():
+    if not has_request_context():
+        return None
+    stats = g.get("_request_stats")
+    return stats.request_id if stats is not None else None
+
+
+def current_account_id():
+    """The signed-in account's id, or None. Reads the user Flask-Login has already loaded for this
+    request (g._login_user) and never loads one itself, so logging costs no query."""
+    user = g.get("_login_user")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return getattr(user, "id", None)
+
+
+# SQLAlchemy cursor events, listened to on the app's own engine only (see init_observability).
+
+
+def before_cursor_execute(conn, _cursor, _statement, _parameters, _context, _executemany):
+    conn.info["observability_started"] = perf_counter()
+
+
+def after_cursor_execute(conn, _cursor, statement, _parameters, _context, _executemany):
+    started = conn.info.pop("observability_started", None)
+    if started is None or not has_request_context():
+        return
+    stats = g.get("_request_stats")
+    if stats is not None:
+        stats.add_statement(statement, perf_counter() - started)
+
+
+def log_request(stats, duration, slow_after_ms):
+    """The request's one line; a slow one also lists its statements (SQL only, never parameters).
+    Needs no request context: a streamed response is logged when the server closes it."""
+    status = stats.status or 500
+    fields = {
+        "request_id": stats.request_id,
+        "method": stats.method,
+        "endpoint": stats.endpoint,
+        "path": stats.path,
+        "status": status,
+        "duration_ms": round(duration * 1000, 2),
+        "db_ms": round(stats.db_seconds * 1000, 2),
+        "db_statements": stats.statements,
+        "account_id": stats.account_id,
+    }
+    slow = duration * 1000 >= slow_after_ms
+    if slow:
+        fields["slow"] = True
+        fields["sql"] = [
+            {"ms": round(seconds * 1000, 2), "statement": statement[:MAX_SQL_CHARS]}
+            for statement, seconds in stats.sql
+        ]
+    level = logging.WARNING if slow or status >= 500 else logging.INFO
+    request_log.log(level, "%s %s %s", stats.method, stats.path, status, extra=fields)
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps the current request's id on each record that reaches the JSON handler."""
+
+    def filter(self, record):
+        if not hasattr(record, "request_id"):
+            request_id = current_request_id()
+            if request_id is not None:
+                record.request_id = request_id
+        return True
+
+
+class JsonLogHandler(logging.StreamHandler):
+    """The process's one JSON handler on the root logger (one line per record)."""
+
+
+def json_handler(stream=None):
+    handler = JsonLogHandler(stream or sys.stdout)
+    handler.setFormatter(
+        JsonFormatter(
+            ["levelname", "name", "process", "message"],
+            rename_fields={"levelname": "level", "name": "logger", "process": "pid"},
+            timestamp="time",
+        )
+    )
+    handler.addFilter(RequestIdFilter())
+    return handler
+
+
+def install_json_logging(app, stream=None):
+    """Send every log record of this process, as JSON, to stdout (or stream).
+
+    Idempotent: a handler installed by an earlier app in the process is replaced, not doubled.
+    Flask's own handler leaves app.logger, so an error is logged once, as JSON, with its traceback.
+    """
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, JsonLogHandler)]:
+        root.removeHandler(old)
+    handler = json_handler(stream)
+    root.addHandler(handler)
+    root.setLevel(app.config["LOG_LEVEL"])
+    request_log.setLevel(logging.INFO)  # the request lines are the access log: never filtered out
+    app.logger.removeHandler(default_handler)
+    return handler

@@ -116,3 +116,20 @@ def test_unknown_paths_ids_and_methods_make_no_new_series(metrics_on, client):
     assert requests_total(text, "none", status="404") == 101
     assert requests_total(text, "none", method="other", status="405") == 51  # no route for the method
     assert "/users/" not in text and "/no/such" not in text and "BREW" not in text
+
+
+def test_every_kind_of_response_is_counted_once_and_leaves_progress(metrics_on, client, make_user):
+    make_user()
+    with client.get("/static/style.css") as static:  # a file, sent as is
+        assert static.status_code == 200
+    export = client.get("/users.csv")  # streamed: done when the server closes it
+    assert export.get_data(as_text=True).count("\n") == 2
+    export.close()
+    head = client.head("/users.csv")
+    assert head.status_code == 200 and head.data == b""
+    head.close()
+    text = scrape(client)
+    assert requests_total(text, "static") == 1
+    assert requests_total(text, "exports.users_csv") == 1
+    assert requests_total(text, "exports.users_csv", method="HEAD") == 1
+    assert samples(text)[("myapp_http_requests_in_progress", ())] == 1  # the scrape alone

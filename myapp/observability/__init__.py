@@ -36,9 +36,9 @@ def init_observability(app):
 
 
 def start_request():
-    request_stats()
+    stats = request_stats()
     current_app.extensions["metrics"].in_progress.inc()
-    g._request_in_progress = True
+    stats.in_progress = True
 
 
 def stamp_response(response):
@@ -47,12 +47,12 @@ def stamp_response(response):
     stats.status = response.status_code
     stats.account_id = current_account_id()
     response.headers[REQUEST_ID_HEADER] = stats.request_id
-    if response.is_streamed:
+    if response.is_streamed and not response.direct_passthrough:
         # A streamed body (CSV exports) is produced after this; its queries count, and the request
-        # is done when the server closes the response.
+        # is done when the server closes the response. (A file sent as is, static files, is done
+        # now: the server never calls that response's close.)
         g._request_streamed = True
-        finish = Finisher(current_app._get_current_object(), stats, g.pop("_request_in_progress", False))
-        response.call_on_close(finish)
+        response.call_on_close(Finisher(current_app._get_current_object(), stats))
     return response
 
 
@@ -64,19 +64,19 @@ def end_request(_error):
         return
     if stats.account_id is None:
         stats.account_id = current_account_id()
-    Finisher(current_app._get_current_object(), stats, g.pop("_request_in_progress", False))()
+    Finisher(current_app._get_current_object(), stats)()
 
 
 class Finisher:
     """Counts and logs a finished request; needs no request context (a streamed one has none left)."""
 
-    def __init__(self, app, stats, in_progress):
-        self.app, self.stats, self.in_progress = app, stats, in_progress
+    def __init__(self, app, stats):
+        self.app, self.stats = app, stats
 
     def __call__(self):
         stats, metrics = self.stats, self.app.extensions["metrics"]
         duration = perf_counter() - stats.started
         metrics.observe_request(stats.endpoint, stats.method, stats.status or 500, duration, stats.db_seconds)
-        if self.in_progress:
+        if stats.in_progress:  # counted by start_request (which an earlier before_request may skip)
             metrics.in_progress.dec()
         requestlog.log_request(stats, duration, self.app.config["SLOW_REQUEST_MS"])

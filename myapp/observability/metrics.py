@@ -38,6 +38,7 @@ class Metrics:
     """The app's series. In multiprocess mode they belong to no registry: the files are the truth."""
 
     def __init__(self):
+        self._series = {}  # (endpoint, method, status) -> the children its request updates
         self.registry = None if multiprocess_dir() else CollectorRegistry()
         if self.registry is not None:
             self.registry.register(KeptCounts())
@@ -76,10 +77,20 @@ class Metrics:
         )
 
     def observe_request(self, endpoint, method, status, duration, db_seconds):
-        method = method if method in METHODS else "other"
-        self.requests.labels(endpoint, method, str(status)).inc()
-        self.latency.labels(endpoint).observe(duration)
-        self.db_time.labels(endpoint).observe(db_seconds)
+        if method not in METHODS:
+            method = "other"  # any word is a valid HTTP method: only known ones get a label
+        key = (endpoint, method, status)
+        series = self._series.get(key)
+        if series is None:  # a few hundred keys at most: every label comes from a fixed set
+            series = self._series[key] = (
+                self.requests.labels(endpoint, method, str(status)),
+                self.latency.labels(endpoint),
+                self.db_time.labels(endpoint),
+            )
+        requests, latency, db_time = series
+        requests.inc()
+        latency.observe(duration)
+        db_time.observe(db_seconds)
 
     def render(self):
         """The text format: this registry's, or in multiprocess mode the sum of every worker's files."""

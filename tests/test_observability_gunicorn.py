@@ -14,10 +14,13 @@ import pytest
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.parser import text_string_to_metric_families
 
-from .conftest import sqlite_only
+from .conftest import ON_POSTGRES
 from .procs import Gunicorn, app_env, migrated_database
 
-pytestmark = [sqlite_only, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.skipif(ON_POSTGRES, reason="serves a migrated SQLite file (tests/procs.py); PostgreSQL run"),
+    pytest.mark.slow,
+]
 
 TOKEN = "metrics-test-token-0123456789"
 HEALTHZ_LABELS = (("endpoint", "health.healthz"), ("method", "GET"), ("status", "200"))

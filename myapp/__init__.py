@@ -28,7 +28,7 @@ def create_app(config=None):
     app.jinja_env.add_extension("jinja2.ext.do")  # lets the form macro build its attributes
     register_extensions(app)
     init_database(app)
-    init_observability(app)  # before security: its before_request must run first
+    init_observability(app)  # before security: its after_request must run last
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)

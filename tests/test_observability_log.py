@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import re
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -154,3 +155,16 @@ def test_database_time_comes_from_the_apps_engine_only(app):
     with app.app_context():
         assert event.contains(db.engine, "after_cursor_execute", requestlog.after_cursor_execute)
     assert not event.contains(Engine, "after_cursor_execute", requestlog.after_cursor_execute)
+
+
+def test_timing_starts_before_any_before_request_function(app, client, json_log):
+    # Registered ahead of everything (as snapshot mode's refusal is): it answers without the view.
+    def slow_refusal():
+        time.sleep(0.05)
+        return "refused", 403
+
+    app.before_request_funcs.setdefault(None, []).insert(0, slow_refusal)
+    response = client.get("/healthz", headers={"X-Request-ID": "refused-1"})
+    assert response.status_code == 403 and response.headers["X-Request-ID"] == "refused-1"
+    [line] = request_lines(json_log)
+    assert line["status"] == 403 and line["duration_ms"] >= 50

@@ -1,13 +1,15 @@
 """Observability (SPEC §16): /metrics for Prometheus, one JSON log line per request, request ids.
 
-create_app calls init_observability right after the database is set up and before anything that
-may answer a request early (security, sign-in): its before_request then runs first, so every
-request is timed, counted and logged under its id, redirects and refusals included.
+A request is started on Flask's request_started signal, which comes before every before_request
+function whoever registered it (snapshot mode's refusals, sign-in redirects), so every request is
+timed, counted and logged under its id. create_app calls init_observability before security and
+the blueprints register theirs, so that stamp_response runs last of the app's after_request
+functions and sees the final response.
 """
 
 from time import perf_counter
 
-from flask import current_app, g
+from flask import current_app, g, request_started
 from sqlalchemy import event
 
 from ..extensions import csrf, db
@@ -27,7 +29,7 @@ def init_observability(app):
     # The app's own engine only: a listener on Engine would time every engine in the process.
     event.listen(engine, "before_cursor_execute", requestlog.before_cursor_execute)
     event.listen(engine, "after_cursor_execute", requestlog.after_cursor_execute)
-    app.before_request(start_request)
+    request_started.connect(start_request, app)
     app.after_request(stamp_response)
     app.teardown_request(end_request)
     # /metrics is guarded by its own token, not by a session: no form, no CSRF token to check.
@@ -35,7 +37,7 @@ def init_observability(app):
     app.register_blueprint(bp)
 
 
-def start_request():
+def start_request(_app, **_extra):
     stats = request_stats()
     current_app.extensions["metrics"].in_progress.inc()
     stats.in_progress = True

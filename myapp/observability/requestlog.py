@@ -61,7 +61,7 @@ def request_id_from(header_value):
 
 
 def request_stats():
-    """This request's RequestStats, made on first use (normally by the app's first before_request)."""
+    """This request's RequestStats, made on first use (by the request_started signal)."""
     stats = g.get("_request_stats")
     if stats is None:
         req = request._get_current_object()

@@ -79,6 +79,6 @@ class Finisher:
         stats, metrics = self.stats, self.app.extensions["metrics"]
         duration = perf_counter() - stats.started
         metrics.observe_request(stats.endpoint, stats.method, stats.status or 500, duration, stats.db_seconds)
-        if stats.in_progress:  # counted by start_request (which an earlier before_request may skip)
+        if stats.in_progress:  # counted by start_request (unless the request never got that far)
             metrics.in_progress.dec()
         requestlog.log_request(stats, duration, self.app.config["SLOW_REQUEST_MS"])

@@ -125,8 +125,11 @@ def main():
             if not server.wait("/healthz"):
                 raise SystemExit(f"a server did not start; see {workdir}/*.log")
         runs = {name: [] for name in targets}
-        for _ in range(args.rounds):
-            for name, server in targets.items():
+        order = list(targets)
+        for k in range(args.rounds):
+            # A B C, then C B A: no server always runs right after another's load.
+            for name in order if k % 2 == 0 else order[::-1]:
+                server = targets[name]
                 runs[name].append(measure(server, f"{server.url}/users?per_page=50", args.duration))
     report(runs, revision, args, logs["after"])
 
@@ -147,6 +150,11 @@ def report(runs, revision, args, after_log):
             f"  CPU {cpu:.3f} ms/request ({cpu / median(BASE, 'cpu_ms'):.3f}x) [{each(rs, 'cpu_ms', 2)}]"
             f"  errors {sum(r['errors'] for r in rs)}"
         )
+    # Each round's runs are minutes apart at most: their ratios cancel most of the machine's drift.
+    for name in list(runs)[1:]:
+        paired = [r["cpu_ms"] / b["cpu_ms"] for r, b in zip(runs[name], runs[BASE], strict=True)]
+        ratio = statistics.median(paired)
+        print(f"  {name}: CPU per request vs {BASE}, median of the rounds' ratios {ratio:.3f}x")
     with open(after_log) as log:
         lines = sum(1 for line in log if line.startswith("{"))
     print(f"  the after server wrote {lines} JSON lines to {after_log}")

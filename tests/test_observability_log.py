@@ -9,12 +9,13 @@ from types import SimpleNamespace
 
 import pytest
 from flask import current_app, g
+from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from myapp.extensions import db
 from myapp.observability import requestlog
-from myapp.observability.requestlog import install_json_logging
+from myapp.observability.requestlog import RequestStats, install_json_logging, json_handler, request_log
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -168,3 +169,26 @@ def test_timing_starts_before_any_before_request_function(app, client, json_log)
     assert response.status_code == 403 and response.headers["X-Request-ID"] == "refused-1"
     [line] = request_lines(json_log)
     assert line["status"] == 403 and line["duration_ms"] >= 50
+
+
+@pytest.mark.parametrize("slow_after_ms", [500, 0])
+def test_the_request_lines_shortcut_writes_what_the_formatter_would(slow_after_ms):
+    stats = RequestStats("rid-1", "GET", "/users", "users.index")
+    stats.status, stats.account_id = 200, 3
+    stats.add_statement("SELECT 1", 0.001)
+    records = []
+    catcher = logging.Handler()
+    catcher.emit = records.append
+    level = request_log.level
+    request_log.setLevel(logging.INFO)  # setLevel, not the attribute: it clears the logger's cache
+    request_log.addHandler(catcher)
+    try:
+        requestlog.log_request(stats, 0.01, slow_after_ms)
+    finally:
+        request_log.removeHandler(catcher)
+        request_log.setLevel(level)
+    [record] = records
+    formatter = json_handler().formatter
+    shortcut = json.loads(formatter.format(record))
+    assert shortcut == json.loads(JsonFormatter.format(formatter, record))  # python-json-logger's own
+    assert shortcut["request_id"] == "rid-1" and shortcut["message"] == "GET /users 200"

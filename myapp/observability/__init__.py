@@ -82,3 +82,4 @@ class Finisher:
         if stats.in_progress:  # counted by start_request (unless the request never got that far)
             metrics.in_progress.dec()
         requestlog.log_request(stats, duration, self.app.config["SLOW_REQUEST_MS"])
+        requestlog.request_done()

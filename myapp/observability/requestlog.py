@@ -6,10 +6,13 @@ handler stamps that id on every record written meanwhile, whichever logger wrote
 their tracebacks carry it too.
 """
 
+import json
 import logging
 import re
 import sys
 import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
 from time import perf_counter
 
 from flask import g, has_request_context, request
@@ -25,6 +28,9 @@ MAX_SQL_CHARS = 1000
 NO_ENDPOINT = "none"  # requests that matched no route: unknown paths, wrong methods
 
 request_log = logging.getLogger("myapp.request")
+# The same RequestStats as g._request_stats, for the hot paths (each SQL statement, each log record)
+# where a ContextVar costs far less than `g`. Set when a request starts, cleared when it is done.
+_current: ContextVar["RequestStats | None"] = ContextVar("request_stats", default=None)
 
 
 class RequestStats:
@@ -67,14 +73,18 @@ def request_stats():
         req = request._get_current_object()
         request_id = request_id_from(req.headers.get(REQUEST_ID_HEADER))
         stats = g._request_stats = RequestStats(request_id, req.method, req.path, req.endpoint or NO_ENDPOINT)
+        _current.set(stats)
     return stats
 
 
+def request_done():
+    _current.set(None)
+
+
 def current_request_id():
-    if not has_request_context():
-        return None
-    stats = g.get("_request_stats")
-    return stats.request_id if stats is not None else None
+    stats = _current.get()
+    # The context check: a streamed response never closed must not lend its id to a CLI command.
+    return stats.request_id if stats is not None and has_request_context() else None
 
 
 def current_account_id():
@@ -95,10 +105,8 @@ def before_cursor_execute(conn, _cursor, _statement, _parameters, _context, _exe
 
 def after_cursor_execute(conn, _cursor, statement, _parameters, _context, _executemany):
     started = conn.info.pop("observability_started", None)
-    if started is None or not has_request_context():
-        return
-    stats = g.get("_request_stats")
-    if stats is not None:
+    stats = _current.get()
+    if started is not None and stats is not None and has_request_context():
         stats.add_statement(statement, perf_counter() - started)
 
 
@@ -129,7 +137,8 @@ def log_request(stats, duration, slow_after_ms):
         # makeRecord + handle is what Logger.log does, less finding the caller's file and line,
         # which this line does not show: a few microseconds on every request.
         args = (stats.method, stats.path, status)
-        record = request_log.makeRecord(request_log.name, level, "", 0, "%s %s %s", args, None, extra=fields)
+        extra = {**fields, "_request_line": fields}  # the fields as attributes, and ready for JSON
+        record = request_log.makeRecord(request_log.name, level, "", 0, "%s %s %s", args, None, extra=extra)
         request_log.handle(record)
 
 
@@ -148,10 +157,29 @@ class JsonLogHandler(logging.StreamHandler):
     """The process's one JSON handler on the root logger (one line per record)."""
 
 
+class JsonLineFormatter(JsonFormatter):
+    """python-json-logger's formatter, with a direct path for the request line: its fields are
+    ready to serialize, and the generic path costs a request about 25 µs more."""
+
+    def format(self, record):
+        fields = record.__dict__.get("_request_line")
+        if fields is None:
+            return super().format(record)
+        line = {
+            "level": record.levelname,
+            "logger": record.name,
+            "pid": record.process,
+            "message": record.getMessage(),
+            **fields,
+            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(),
+        }
+        return json.dumps(line)
+
+
 def json_handler(stream=None):
     handler = JsonLogHandler(stream or sys.stdout)
     handler.setFormatter(
-        JsonFormatter(
+        JsonLineFormatter(
             ["levelname", "name", "process", "message"],
             rename_fields={"levelname": "level", "name": "logger", "process": "pid"},
             timestamp="time",

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format clean bench
+.PHONY: run test lint format clean bench bench-observability
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { echo "Could not create a virtualenv: on Debian, apt-get install python3-venv"; exit 1; }
@@ -28,6 +28,10 @@ test: $(VENV)/.dev
 # BENCH_ARGS="--sizes 10000 --duration 3" for a quicker run. Databases go to /tmp, not the repo.
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# What metrics and the JSON request log cost: /users before and after them (needs wrk too).
+bench-observability: $(VENV)/.dev
+	$(BIN)/python bench/observability.py $(BENCH_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

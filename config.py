@@ -41,6 +41,11 @@ class Config:
     SIGN_IN_ACCOUNT_LIMIT = 5
     SIGN_IN_ADDRESS_LIMIT = 50
 
+    # Observability (myapp/observability): requests slower than this log their SQL statements'
+    # timings; 0 logs them for every request.
+    SLOW_REQUEST_MS = float(os.environ.get("SLOW_REQUEST_MS", 500))
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
     PER_PAGE = 20
     MAX_PER_PAGE = 100
     # Above this many users the post form asks for an author id instead of listing everyone.
@@ -68,6 +73,11 @@ class Config:
     @property
     def PROXY_COUNT(self):  # noqa: N802 - how many reverse proxies' X-Forwarded-* to believe
         return int(os.environ.get("PROXY_COUNT") or 0)
+
+    @property
+    def METRICS_TOKEN(self):  # noqa: N802
+        # /metrics answers only `Authorization: Bearer <this>`; unset, it answers 404 (off).
+        return os.environ.get("METRICS_TOKEN") or None
 
 
 class ProductionConfig(Config):

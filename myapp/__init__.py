@@ -12,6 +12,7 @@ from .converters import IdConverter
 from .database import init_database
 from .errors import register_errorhandlers
 from .extensions import csrf, db, migrate
+from .observability import init_observability
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +29,7 @@ def create_app(config=None):
     app.jinja_env.add_extension("jinja2.ext.do")  # lets the form macro build its attributes
     register_extensions(app)
     init_database(app)
+    init_observability(app)  # before security: its after_request must run last
     security.init_app(app)
     init_accounts(app)
     register_blueprints(app)

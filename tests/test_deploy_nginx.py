@@ -35,6 +35,9 @@ def stack(tmp_path_factory):
     seeded = flask(env, "seed", "--users", str(USERS), "--posts-per-user", str(POSTS_PER_USER), timeout=120)
     assert seeded.returncode == 0, seeded.stderr
     env.update(HTTPS="1", PROXY_COUNT="1", TRUSTED_HOSTS=PUBLIC_HOST, GUNICORN_TIMEOUT=str(WORKER_TIMEOUT))
+    # gunicorn's access log (off by default: the app's JSON line replaces it) prints REMOTE_ADDR
+    # first, as the app saw it after ProxyFix.
+    env["GUNICORN_CMD_ARGS"] = "--access-logfile -"
     admin = create_admin(env)
     made = flask(env, "create-token", admin[0], "--name", "deploy tests")
     assert made.returncode == 0, made.stderr

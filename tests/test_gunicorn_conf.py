@@ -34,9 +34,10 @@ def test_workers_from_web_concurrency_with_a_small_default(monkeypatch):
     assert load_conf(monkeypatch, WEB_CONCURRENCY="4")["workers"] == 4
 
 
-def test_access_log_to_stdout_and_no_shared_control_socket(monkeypatch):
+def test_app_log_is_the_access_log_and_no_shared_control_socket(monkeypatch):
     conf = load_conf(monkeypatch)
-    assert conf["accesslog"] == "-"
+    # The app's JSON line per request replaces gunicorn's access log; turned on, it carries the id.
+    assert conf["accesslog"] is None and "%({x-request-id}o)s" in conf["access_log_format"]
     assert conf["control_socket_disable"] is True
     conf = load_conf(monkeypatch, GUNICORN_CONTROL_SOCKET="/run/myapp/gunicorn.ctl")
     assert conf["control_socket_disable"] is False and conf["control_socket"] == "/run/myapp/gunicorn.ctl"

@@ -53,6 +53,8 @@ TABLE = [
     ("GET", "/healthz", same(200)),
     ("GET", "/static/<path:filename>", same(200)),
     ("GET", "/api/openapi.json", same(200)),
+    # Guarded by METRICS_TOKEN alone, whoever asks; unset (as here), it is off: 404.
+    ("GET", "/metrics", same(404)),
     # Adding and changing users is for admins; a member's own details are at /account.
     ("GET", "/users/new", ADMIN_PAGE),
     ("POST", "/users/new", Expect(303, 303, 403, 403, 422)),

@@ -54,6 +54,7 @@ def upgrade():
     sa.Column('scope', sa.String(length=10), nullable=False),
     sa.Column('key', sa.String(length=255), nullable=False),
     sa.Column('failed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('pending', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sign_in_failures'))
     )
     op.create_index('ix_sign_in_failures_scope_key', 'sign_in_failures', ['scope', 'key', 'failed_at'], unique=False)

@@ -12,8 +12,8 @@ from . import tokens
 from .permissions import BEARER, reads_public, refuse_anonymous, signed_in
 
 # Open to everyone in every mode: the sign-in page, the health check, static files, the API's
-# description.
-PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "static", "api.openapi"}
+# description, and /metrics (guarded by its own METRICS_TOKEN).
+PUBLIC_ENDPOINTS = {"auth.login", "health.healthz", "static", "api.openapi", "metrics.index"}
 
 
 @login_manager.user_loader

@@ -1,11 +1,14 @@
 """Brute-force limits on sign-in, kept in the database so that they hold across every worker and
 every instance.
 
-An attempt first records itself as a failure (reserve), in a short transaction, before the slow
-password check; a successful sign-in then takes its record back and clears the account's count
-(release). So concurrent attempts cannot slip past the limit while hashes are being checked, and
-no lock is held during the check. Refused attempts record nothing, so they do not extend the
-lock-out.
+An attempt first records itself as a *pending* failure (reserve), in a short transaction, before
+the slow password check; then it settles it as a failure, or takes it back on success and clears
+the account's count (release). No lock is held during the check, and attempts made at the same
+moment cannot slip past the limit: a pending attempt holds a place under it. When the failures
+and the pending attempts together reach the limit, a further attempt waits for the pending ones
+to settle (Busy) instead of being refused for failures that may never happen; once the settled
+failures alone reach it, attempts are refused (Refused) and record nothing, so they do not
+extend the lock-out.
 """
 
 import hashlib
@@ -14,19 +17,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select, text, update
 
 from ..extensions import db
 from ..models import SignInFailure
 from ..types import now_utc
 
 KEY_MAX = 255
+# A pending attempt whose worker died before settling it counts as a failure after this.
+PENDING_FOR_AT_MOST = timedelta(seconds=30)
 
 
 @dataclass
 class Reservation:
     account: str
-    address_row_id: int
+    row_ids: tuple[int, int]  # (the account's row, the address's row)
 
 
 class Refused(Exception):
@@ -35,52 +40,68 @@ class Refused(Exception):
         self.retry_after = retry_after
 
 
+class Busy(Exception):
+    """As many attempts are being checked right now as the limit has places left: wait a moment."""
+
+
 def account_key(typed):
     """The account an attempt is counted against: what was typed, folded to lower case."""
     return typed.strip().lower()[:KEY_MAX]
 
 
 def reserve(account, address):
-    """Count this attempt as a failure now; Refused(retry_after) when a limit is reached."""
+    """Record this attempt as pending; Refused(retry_after) past a limit, Busy when it is full."""
     config = current_app.config
     window = timedelta(seconds=config["SIGN_IN_WINDOW_SECONDS"])
     now = now_utc()
     address = (address or "unknown")[:KEY_MAX]
     _serialize(account, address)
     db.session.execute(delete(SignInFailure).where(SignInFailure.failed_at <= now - window))
-    waits = [
-        _lock_left("account", account, config["SIGN_IN_ACCOUNT_LIMIT"], now, window),
-        _lock_left("address", address, config["SIGN_IN_ADDRESS_LIMIT"], now, window),
-    ]
-    waits = [wait for wait in waits if wait is not None]
+    limits = (
+        ("account", account, config["SIGN_IN_ACCOUNT_LIMIT"]),
+        ("address", address, config["SIGN_IN_ADDRESS_LIMIT"]),
+    )
+    waits, busy = [], False
+    for scope, key, limit in limits:
+        failed, pending = _failures(scope, key, now, window)
+        if len(failed) >= limit:
+            waits.append(failed[limit - 1] + window - now)  # when the limit-th latest leaves the window
+        elif len(failed) + pending >= limit:
+            busy = True
     if waits:
         raise Refused(max(1, math.ceil(max(waits).total_seconds())))
-    by_address = SignInFailure(scope="address", key=address, failed_at=now)
-    db.session.add_all([SignInFailure(scope="account", key=account, failed_at=now), by_address])
+    if busy:
+        raise Busy()
+    rows = [SignInFailure(scope=scope, key=key, failed_at=now, pending=True) for scope, key, _ in limits]
+    db.session.add_all(rows)
     db.session.flush()
-    return Reservation(account, by_address.id)
+    return Reservation(account, (rows[0].id, rows[1].id))
+
+
+def settle(reservation):
+    """The password was wrong: the pending attempt is a failure."""
+    db.session.execute(
+        update(SignInFailure).where(SignInFailure.id.in_(reservation.row_ids)).values(pending=False)
+    )
 
 
 def release(reservation):
     """The sign-in succeeded: clear the account's failures and take back this attempt's."""
-    db.session.execute(
-        delete(SignInFailure).where(
-            SignInFailure.scope == "account", SignInFailure.key == reservation.account
-        )
-    )
-    db.session.execute(delete(SignInFailure).where(SignInFailure.id == reservation.address_row_id))
+    by_account = (SignInFailure.scope == "account", SignInFailure.key == reservation.account)
+    db.session.execute(delete(SignInFailure).where(*by_account))
+    db.session.execute(delete(SignInFailure).where(SignInFailure.id.in_(reservation.row_ids)))
 
 
-def _lock_left(scope, key, limit, now, window):
-    """How long the key stays locked: until its limit-th latest failure leaves the window."""
-    nth_latest = db.session.scalar(
-        select(SignInFailure.failed_at)
+def _failures(scope, key, now, window):
+    """(times of the key's failures in the window, latest first; how many attempts are pending)."""
+    rows = db.session.execute(
+        select(SignInFailure.failed_at, SignInFailure.pending)
         .where(SignInFailure.scope == scope, SignInFailure.key == key, SignInFailure.failed_at > now - window)
         .order_by(SignInFailure.failed_at.desc())
-        .offset(limit - 1)
-        .limit(1)
-    )
-    return None if nth_latest is None else nth_latest + window - now
+    ).all()
+    stale = now - PENDING_FOR_AT_MOST
+    failed = [at for at, pending in rows if not pending or at <= stale]
+    return failed, len(rows) - len(failed)
 
 
 def _serialize(account, address):

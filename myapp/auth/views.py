@@ -1,5 +1,6 @@
 """Signing in and out."""
 
+import time
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
@@ -9,12 +10,15 @@ from sqlalchemy import func, or_, select
 from ..extensions import db
 from ..forms import EmptyForm
 from ..models import User
+from ..observability import record_sign_in_failure, record_throttled
 from ..transactions import commit
 from . import bp, throttle
 from .forms import LoginForm
 from .passwords import check_password
 
 WRONG_PAIR = "That username or email and password do not match an account."
+# How long an attempt waits for others on the same account to be checked before it is refused.
+BUSY_WAIT_SECONDS = 5
 
 
 @bp.before_request
@@ -33,9 +37,10 @@ def login():
         return render_template("auth/login.html", form=form, no_admin=not admin_exists()), status
     typed = throttle.account_key(form.username.data)
     try:
-        reservation = throttle.reserve(typed, request.remote_addr)
+        reservation = reserve_a_place(typed)
     except throttle.Refused as refused:
         db.session.rollback()
+        record_throttled()
         message = "Too many failed sign-ins. Wait a while and try again."
         form.form_errors.append(message)
         headers = {"Retry-After": str(refused.retry_after)}
@@ -47,6 +52,9 @@ def login():
     commit()
     matches, new_hash = check_password(user.password_hash if user else None, form.password.data)
     if not matches:
+        throttle.settle(reservation)
+        commit()
+        record_sign_in_failure()
         form.form_errors.append(WRONG_PAIR)
         return render_template("auth/login.html", form=form), 401
     throttle.release(reservation)
@@ -65,6 +73,19 @@ def logout():
         logout_user()
         session.clear()
     return redirect(url_for("auth.login"), 303)
+
+
+def reserve_a_place(typed):
+    """throttle.reserve, waiting while other attempts on this account (or address) are checked."""
+    deadline = time.monotonic() + BUSY_WAIT_SECONDS
+    while True:
+        try:
+            return throttle.reserve(typed, request.remote_addr)
+        except throttle.Busy:
+            db.session.rollback()
+            if time.monotonic() > deadline:
+                raise throttle.Refused(1) from None
+            time.sleep(0.05)
 
 
 def start_session(user):

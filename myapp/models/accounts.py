@@ -3,6 +3,7 @@
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -32,7 +33,11 @@ class ApiToken(db.Model):
 
 
 class SignInFailure(db.Model):
-    """One failed sign-in, for the brute-force limits: kept per account typed and per address."""
+    """One failed sign-in, for the brute-force limits: kept per account typed and per address.
+
+    A row is written as `pending` before the password is checked (myapp/auth/throttle.py), then
+    settled as a failure or deleted on success.
+    """
 
     __tablename__ = "sign_in_failures"
 
@@ -40,6 +45,7 @@ class SignInFailure(db.Model):
     scope: Mapped[str] = mapped_column(String(10))  # "account" or "address"
     key: Mapped[str] = mapped_column(String(255))
     failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    pending: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
     __table_args__ = (
         Index("ix_sign_in_failures_scope_key", "scope", "key", "failed_at"),

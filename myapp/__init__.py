@@ -8,9 +8,10 @@ from flask import Flask
 import config as app_config
 
 from .converters import IdConverter
-from .database import init_database
+from .database import configure_engine, init_database
 from .errors import register_errorhandlers
 from .extensions import csrf, db, migrate
+from .transactions import retry_transactions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,10 +25,12 @@ def create_app(config=None):
         instance_path=os.environ.get("INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
     )
     load_config(app, config)
+    configure_engine(app)
     app.jinja_env.add_extension("jinja2.ext.do")  # lets the form macro build its attributes
     register_extensions(app)
     init_database(app)
     register_blueprints(app)
+    retry_transactions(app)
     register_errorhandlers(app)
     register_commands(app)
     return app

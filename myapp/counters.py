@@ -3,30 +3,69 @@
 Every ORM insert, delete or author change of a post, and every insert or delete of a user, adjusts
 the counts in the same flush, so they commit or roll back with the change itself. Bulk loaders
 that bypass the ORM (flask seed) adjust them themselves, in their own transaction.
+
+Row totals are sharded on PostgreSQL: a table's total is the sum of the row_counts rows named
+"posts", "posts:1" ... "posts:15". A worker adds to its own shard (picked by process and thread),
+so writers on several app servers do not all queue on one row lock until they commit; a read sums
+at most 2 × SHARDS tiny rows. Shards appear on first use (an upsert), so no migration is needed.
+SQLite has one writer at a time anyway and keeps one row per table.
+
+Lock order (myapp/transactions.py): posts_count on the user rows comes before the shards, and a
+transaction touches one shard per table, users' before posts', so the shards are always the last
+locks a write takes and cannot be part of a deadlock.
 """
 
-from sqlalchemy import event, func, insert, inspect, select, update
+import os
+import threading
+
+from sqlalchemy import delete, event, inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from .extensions import db
 from .models import Post, RowCount, User
 
 TABLES = ("users", "posts")
+SHARDS = 16  # on PostgreSQL; about the number of workers that write at once, or more
 row_counts = RowCount.__table__
 users = User.__table__
+posts = Post.__table__
 
 
 def totals():
-    """{'users': n, 'posts': n} in one query."""
-    counts = dict(db.session.execute(select(RowCount.name, RowCount.n)).all())
-    return {name: counts.get(name, 0) for name in TABLES}
+    """{'users': n, 'posts': n} in one query: the sum of each table's shards."""
+    counts = dict.fromkeys(TABLES, 0)
+    for name, n in db.session.execute(select(RowCount.name, RowCount.n)).all():
+        table = name.partition(":")[0]
+        if table in counts:
+            counts[table] += n
+    return counts
 
 
 def total(name):
-    return db.session.scalar(select(RowCount.n).where(RowCount.name == name)) or 0
+    return totals()[name]
 
 
-def add_to_total(connection, name, delta):
-    connection.execute(update(row_counts).where(row_counts.c.name == name).values(n=row_counts.c.n + delta))
+def shard_name(connection, name):
+    """This worker's shard of a table's total; on SQLite the one row."""
+    if connection.dialect.name != "postgresql":
+        return name
+    shard = hash((os.getpid(), threading.get_ident())) % SHARDS
+    return f"{name}:{shard}" if shard else name
+
+
+def add_to_total(connection, name, delta, shard=True):
+    """Add delta to a table's total (to this worker's shard of it on PostgreSQL)."""
+    if not delta:
+        return
+    if not shard or connection.dialect.name != "postgresql":
+        connection.execute(
+            update(row_counts).where(row_counts.c.name == name).values(n=row_counts.c.n + delta)
+        )
+        return
+    upsert = pg_insert(row_counts).values(name=shard_name(connection, name), n=delta)
+    connection.execute(
+        upsert.on_conflict_do_update(index_elements=[row_counts.c.name], set_={"n": row_counts.c.n + delta})
+    )
 
 
 def add_to_post_count(connection, user_id, delta):
@@ -41,7 +80,7 @@ def add_to_post_count(connection, user_id, delta):
 
 @event.listens_for(RowCount.__table__, "after_create")
 def _start_counts(_table, connection, **_kw):
-    connection.execute(insert(row_counts), [{"name": name, "n": 0} for name in TABLES])
+    connection.execute(row_counts.insert(), [{"name": name, "n": 0} for name in TABLES])
 
 
 @event.listens_for(User, "after_insert")
@@ -51,27 +90,32 @@ def _user_added(_mapper, connection, _user):
 
 @event.listens_for(User, "before_delete")
 def _user_deleted(_mapper, connection, user):
-    # Runs before the DELETE, so the posts the database is about to cascade are still countable.
-    posts = connection.scalar(select(func.count()).select_from(Post).where(Post.user_id == user.id))
+    # Delete the posts here rather than leave them to ON DELETE CASCADE, and count what this
+    # DELETE removed: a count(*) taken before the cascade can miss a post added meanwhile. The
+    # user row is locked first (FOR UPDATE: no post can be added for them or moved to them until
+    # we commit), so these are all their posts; the cascade finds none left.
+    connection.execute(select(users.c.id).where(users.c.id == user.id).with_for_update())
+    removed = connection.execute(delete(posts).where(posts.c.user_id == user.id)).rowcount
     add_to_total(connection, "users", -1)
-    add_to_total(connection, "posts", -posts)
+    add_to_total(connection, "posts", -removed)
 
 
 @event.listens_for(Post, "after_insert")
 def _post_added(_mapper, connection, post):
-    add_to_total(connection, "posts", 1)
     add_to_post_count(connection, post.user_id, 1)
+    add_to_total(connection, "posts", 1)
 
 
 @event.listens_for(Post, "after_delete")
 def _post_deleted(_mapper, connection, post):
-    add_to_total(connection, "posts", -1)
     add_to_post_count(connection, post.user_id, -1)
+    add_to_total(connection, "posts", -1)
 
 
 @event.listens_for(Post, "after_update")
 def _post_moved(_mapper, connection, post):
     history = inspect(post).attrs.user_id.history
     if history.deleted and history.added:
-        add_to_post_count(connection, history.deleted[0], -1)
-        add_to_post_count(connection, history.added[0], 1)
+        # Lowest id first, as every write locks users (myapp/transactions.py).
+        for user_id, delta in sorted([(history.deleted[0], -1), (history.added[0], 1)]):
+            add_to_post_count(connection, user_id, delta)

@@ -10,9 +10,10 @@ from ..listing import parse_list_args
 from ..models import Post
 from ..posts.forms import to_user_id
 from ..posts.queries import DEFAULT_SORT, SORTS, post_page
-from ..transactions import commit
+from ..rules import Invalid
+from ..transactions import commit, lock_post, lock_users
 from . import bp
-from .bodies import POST_FIELDS, clean, json_body, read_version
+from .bodies import POST_FIELDS, clean, json_body, positive_id, read_version
 from .responses import no_content, not_found, stale
 from .serialize import page_json, post_json, post_row_json
 
@@ -30,10 +31,14 @@ def save_post(post):
         commit()
     except IntegrityError:
         db.session.rollback()
-        raise ApiError(
-            422, "validation_failed", "Some fields are not valid.", {"user_id": "No user has this id."}
-        ) from None
+        raise_author_gone()
     return answer
+
+
+def raise_author_gone():
+    raise ApiError(
+        422, "validation_failed", "Some fields are not valid.", {"user_id": "No user has this id."}
+    )
 
 
 @bp.get("/api/posts")
@@ -46,7 +51,10 @@ def list_posts():
 @bp.post("/api/posts")
 def create_post():
     """Add a post: 201 with the post and its Location."""
-    post = Post(**clean(json_body(), POST_FIELDS))
+    values = clean(json_body(), POST_FIELDS)
+    if values["user_id"] not in lock_users(values["user_id"]):  # deleted since the check
+        raise_author_gone()
+    post = Post(**values)
     db.session.add(post)
     answer = save_post(post)
     return answer, 201, {"Location": url_for("api.get_post", post_id=post.id)}
@@ -62,7 +70,10 @@ def get_post(post_id):
 def update_post(post_id):
     """Change some of a post's fields; a stale version is a 409."""
     data = json_body()
-    post = db.session.get(Post, post_id) or not_found("post")
+    # Locked before the body is checked, as the users PATCH does: both authors when it moves.
+    post, _users = lock_post(post_id, requested_author(data))
+    if post is None:
+        not_found("post")
     values = clean(data, POST_FIELDS, partial=True, extra=("version",))
     version = read_version(data)
     if version is not None and version != post.version:
@@ -76,10 +87,18 @@ def update_post(post_id):
         raise stale(None) from None
 
 
+def requested_author(data):
+    """The user_id a PATCH moves the post to, if it is an id at all (clean() checks it properly)."""
+    try:
+        return positive_id(data.get("user_id"))
+    except Invalid:
+        return None
+
+
 @bp.delete("/api/posts/<id:post_id>")
 def delete_post(post_id):
-    """Delete a post."""
-    post = db.session.get(Post, post_id) or not_found("post")
+    """Delete a post; one already gone (a racing DELETE won) is a 404."""
+    post = lock_post(post_id)[0] or not_found("post")
     db.session.delete(post)
     commit()
     return no_content()

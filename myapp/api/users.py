@@ -8,7 +8,7 @@ from ..errors import ApiError
 from ..extensions import db
 from ..listing import parse_list_args
 from ..models import User
-from ..transactions import commit
+from ..transactions import commit, lock_users
 from ..users.forms import TAKEN
 from ..users.queries import DEFAULT_SORT, SORTS, email_taken, taken_field, user_page, username_taken
 from . import bp
@@ -84,7 +84,7 @@ def get_user(user_id):
 def update_user(user_id):
     """Change some of a user's fields; a stale version is a 409."""
     data = json_body()
-    user = db.session.get(User, user_id) or not_found("user")
+    user = lock_users(user_id).get(user_id) or not_found("user")
     values = clean(data, USER_FIELDS, partial=True, extra=("version",))
     version = read_version(data)
     if version is not None and version != user.version:
@@ -101,8 +101,8 @@ def update_user(user_id):
 
 @bp.delete("/api/users/<id:user_id>")
 def delete_user(user_id):
-    """Delete a user and their posts."""
-    user = db.session.get(User, user_id) or not_found("user")
+    """Delete a user and their posts; one already gone (a racing DELETE won) is a 404."""
+    user = lock_users(user_id, delete=True).get(user_id) or not_found("user")
     db.session.delete(user)
     commit()
     return no_content()

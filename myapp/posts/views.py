@@ -8,7 +8,7 @@ from ..extensions import db
 from ..forms import EmptyForm
 from ..listing import parse_list_args
 from ..models import Post
-from ..transactions import commit
+from ..transactions import commit, lock_post, lock_users
 from . import bp
 from .forms import EditPostForm, NewPostForm, to_user_id
 from .queries import DEFAULT_SORT, SORTS, author_choices, post_page, user_exists
@@ -42,6 +42,8 @@ def create():
         back = url_for("users.show", user_id=from_user) if from_user and user_exists(from_user) else None
         status = 422 if form.is_submitted() else 200
         return render_template("posts/create.html", form=form, from_user=from_user, back=back), status
+    if form.user_id.data not in lock_users(form.user_id.data):  # deleted since the check
+        return _author_gone(form, "posts/create.html")
     post = Post(title=form.title.data, body=form.body.data, user_id=form.user_id.data)
     db.session.add(post)
     try:
@@ -65,6 +67,11 @@ def edit(post_id):
     form = with_authors(EditPostForm(obj=post))
     if not form.validate_on_submit():
         return render_template("posts/edit.html", form=form, post=post), 422 if form.is_submitted() else 200
+    post, users = lock_post(post_id, form.user_id.data)  # the lock order: myapp/transactions.py
+    if post is None:
+        abort(404)
+    if form.user_id.data not in users:  # deleted since the check
+        return _author_gone(form, "posts/edit.html", post=post)
     if form.is_stale(post):
         return _conflict(form, post)
     post.title, post.body, post.user_id = form.title.data, form.body.data, form.user_id.data
@@ -86,6 +93,7 @@ def delete(post_id):
     form = EmptyForm()
     if not form.validate_on_submit():
         return render_template("posts/delete.html", form=form, post=post)
+    post = lock_post(post_id)[0] or abort(404)  # a racing delete that won makes this a 404
     user_id = post.user_id
     db.session.delete(post)
     commit()

@@ -8,7 +8,7 @@ from ..extensions import db
 from ..forms import EmptyForm
 from ..listing import parse_list_args, prefers_json
 from ..models import User
-from ..transactions import commit
+from ..transactions import commit, lock_users
 from . import bp
 from .forms import TAKEN, EditUserForm, NewUserForm
 from .queries import DEFAULT_SORT, SORTS, latest_posts, taken_field, user_page
@@ -68,6 +68,7 @@ def edit(user_id):
     form = EditUserForm(obj=user, user_id=user.id)
     if not form.validate_on_submit():
         return render_template("users/edit.html", form=form, user=user), 422 if form.is_submitted() else 200
+    user = lock_users(user_id).get(user_id) or abort(404)  # the lock order: myapp/transactions.py
     if form.is_stale(user):
         return _conflict(form, user)
     user.username, user.email = form.username.data, form.email.data
@@ -89,6 +90,8 @@ def delete(user_id):
     form = EmptyForm()
     if not form.validate_on_submit():
         return render_template("users/delete.html", form=form, user=user)
+    # Locked and read afresh: a racing delete that won makes this a 404, and post_count is exact.
+    user = lock_users(user_id, delete=True).get(user_id) or abort(404)
     username, posts = user.username, user.post_count
     db.session.delete(user)
     commit()

@@ -93,7 +93,10 @@ def lock_post(post_id, *also_user_ids):
     if current is None:
         return None, {}
     users = lock_users(current.user_id, *also_user_ids)
-    post = db.session.get(Post, post_id, with_for_update=True, populate_existing=True)
+    # A select, not session.get(with_for_update=...), which would raise StaleDataError when the
+    # post changed since the read above instead of refreshing it.
+    locked = select(Post).where(Post.id == post_id).with_for_update()
+    post = db.session.scalars(locked.execution_options(populate_existing=True)).first()
     if post is not None and post.user_id not in users:
         raise RetryTransaction(f"post {post_id} changed author while we locked")
     return post, users

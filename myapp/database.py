@@ -88,7 +88,7 @@ def end_session(_error=None):
     try:
         db.session.close()
     except DBAPIError:
-        db.session.invalidate()
+        db.session().invalidate()
 
 
 def init_database(app):

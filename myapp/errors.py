@@ -64,7 +64,7 @@ def rollback_quietly():
     try:
         db.session.rollback()
     except DBAPIError:
-        db.session.invalidate()
+        db.session().invalidate()
 
 
 def handle_transaction_conflict(_error):

@@ -52,9 +52,11 @@ def list_posts():
 def create_post():
     """Add a post: 201 with the post and its Location."""
     values = clean(json_body(), POST_FIELDS)
-    if values["user_id"] not in lock_users(values["user_id"]):  # deleted since the check
+    author = lock_users(values["user_id"]).get(values["user_id"])
+    if author is None:  # deleted since the check
         raise_author_gone()
     post = Post(**values)
+    post.author = author  # loaded with the lock: the answer names the author without a query
     db.session.add(post)
     answer = save_post(post)
     return answer, 201, {"Location": url_for("api.get_post", post_id=post.id)}

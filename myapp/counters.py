@@ -10,9 +10,10 @@ so writers on several app servers do not all queue on one row lock until they co
 at most 2 × SHARDS tiny rows. Shards appear on first use (an upsert), so no migration is needed.
 SQLite has one writer at a time anyway and keeps one row per table.
 
-Lock order (myapp/transactions.py): posts_count on the user rows comes before the shards, and a
-transaction touches one shard per table, users' before posts', so the shards are always the last
-locks a write takes and cannot be part of a deadlock.
+Lock order (myapp/transactions.py): the shards are the last locks a write takes. Writes lock the
+users rows they involve first, so the statement that adds to an author's post_count and to the
+posts shard (one statement on PostgreSQL) can only wait for the shard; a transaction touches one
+shard per table, users' before posts', so two shards are never taken in opposite orders.
 """
 
 import os
@@ -53,29 +54,52 @@ def shard_name(connection, name):
     return f"{name}:{shard}" if shard else name
 
 
+def shard_upsert(connection, deltas):
+    """INSERT ... ON CONFLICT DO UPDATE adding {table: delta} to this worker's shards (PostgreSQL),
+    in the order of TABLES: users' shard before posts'."""
+    rows = [{"name": shard_name(connection, name), "n": deltas[name]} for name in TABLES if deltas.get(name)]
+    upsert = pg_insert(row_counts).values(rows)
+    return upsert.on_conflict_do_update(
+        index_elements=[row_counts.c.name], set_={"n": row_counts.c.n + upsert.excluded.n}
+    )
+
+
 def add_to_total(connection, name, delta, shard=True):
     """Add delta to a table's total (to this worker's shard of it on PostgreSQL)."""
     if not delta:
         return
-    if not shard or connection.dialect.name != "postgresql":
+    if shard and connection.dialect.name == "postgresql":
+        connection.execute(shard_upsert(connection, {name: delta}))
+    else:
         connection.execute(
             update(row_counts).where(row_counts.c.name == name).values(n=row_counts.c.n + delta)
         )
-        return
-    upsert = pg_insert(row_counts).values(name=shard_name(connection, name), n=delta)
-    connection.execute(
-        upsert.on_conflict_do_update(index_elements=[row_counts.c.name], set_={"n": row_counts.c.n + delta})
-    )
 
 
-def add_to_post_count(connection, user_id, delta):
+def post_count_update(user_id, delta):
     # updated_at is set to itself so that its onupdate default does not fire: a new post
     # does not change the user.
-    connection.execute(
+    return (
         update(users)
         .where(users.c.id == user_id)
         .values(post_count=users.c.post_count + delta, updated_at=users.c.updated_at)
     )
+
+
+def add_to_post_count(connection, user_id, delta):
+    connection.execute(post_count_update(user_id, delta))
+
+
+def post_added_or_removed(connection, user_id, delta):
+    """The author's post_count and the posts total; one statement on PostgreSQL (a data-modifying
+    WITH), as the counts are the part of a post create that the upper bound has not. The author's
+    row is locked already (lock order, step 1), so the statement can only wait for the shard."""
+    if connection.dialect.name != "postgresql":
+        add_to_post_count(connection, user_id, delta)
+        add_to_total(connection, "posts", delta)
+        return
+    bump = post_count_update(user_id, delta).cte("post_count")
+    connection.execute(shard_upsert(connection, {"posts": delta}).add_cte(bump))
 
 
 @event.listens_for(RowCount.__table__, "after_create")
@@ -96,20 +120,21 @@ def _user_deleted(_mapper, connection, user):
     # we commit), so these are all their posts; the cascade finds none left.
     connection.execute(select(users.c.id).where(users.c.id == user.id).with_for_update())
     removed = connection.execute(delete(posts).where(posts.c.user_id == user.id)).rowcount
-    add_to_total(connection, "users", -1)
-    add_to_total(connection, "posts", -removed)
+    if connection.dialect.name == "postgresql":
+        connection.execute(shard_upsert(connection, {"users": -1, "posts": -removed}))
+    else:
+        add_to_total(connection, "users", -1)
+        add_to_total(connection, "posts", -removed)
 
 
 @event.listens_for(Post, "after_insert")
 def _post_added(_mapper, connection, post):
-    add_to_post_count(connection, post.user_id, 1)
-    add_to_total(connection, "posts", 1)
+    post_added_or_removed(connection, post.user_id, 1)
 
 
 @event.listens_for(Post, "after_delete")
 def _post_deleted(_mapper, connection, post):
-    add_to_post_count(connection, post.user_id, -1)
-    add_to_total(connection, "posts", -1)
+    post_added_or_removed(connection, post.user_id, -1)
 
 
 @event.listens_for(Post, "after_update")

@@ -119,8 +119,10 @@ class Cluster:
         return psycopg.connect(libpq_dsn(self.url), **kwargs)
 
     def stop(self):
+        """Stop the servers and drop the scratch database."""
         for server in self.servers:
             server.stop()
+        drop_database(self.url)
 
     def logs(self):
         return "".join(server.text() for server in self.servers)

@@ -22,6 +22,16 @@ class Config:
     SQLITE_CACHE_SIZE = int(os.environ.get("SQLITE_CACHE_SIZE", -64_000))  # negative = KiB: 64 MiB
     SQLITE_MMAP_SIZE = int(os.environ.get("SQLITE_MMAP_SIZE", 256 * 1024 * 1024))
 
+    # PostgreSQL pool and timeouts, applied by myapp/database.py (README: the connection budget).
+    # A sync worker serves one request at a time: one connection each, plus one of overflow.
+    DB_POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", 1))
+    DB_MAX_OVERFLOW = int(os.environ.get("DB_MAX_OVERFLOW", 1))
+    DB_POOL_TIMEOUT = int(os.environ.get("DB_POOL_TIMEOUT", 10))  # seconds to wait for a free one
+    DB_CONNECT_TIMEOUT = int(os.environ.get("DB_CONNECT_TIMEOUT", 5))  # seconds
+    DB_STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", 15_000))  # < gunicorn's 30 s
+    DB_LOCK_TIMEOUT_MS = int(os.environ.get("DB_LOCK_TIMEOUT_MS", 5_000))
+    DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = int(os.environ.get("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", 60_000))
+
     # True in snapshot mode: every write answers 403 and the pages hide their controls.
     READ_ONLY = False
 

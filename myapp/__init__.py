@@ -9,10 +9,11 @@ import config as app_config
 
 from . import security
 from .converters import IdConverter
-from .database import init_database
+from .database import configure_engine, init_database
 from .errors import register_errorhandlers
 from .extensions import csrf, db, migrate
 from .observability import init_observability
+from .transactions import retry_transactions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,6 +27,7 @@ def create_app(config=None):
         instance_path=os.environ.get("INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
     )
     load_config(app, config)
+    configure_engine(app)
     app.jinja_env.add_extension("jinja2.ext.do")  # lets the form macro build its attributes
     register_extensions(app)
     init_database(app)
@@ -33,6 +35,7 @@ def create_app(config=None):
     security.init_app(app)
     init_accounts(app)
     register_blueprints(app)
+    retry_transactions(app)
     register_errorhandlers(app)
     register_commands(app)
     return app

@@ -1,7 +1,9 @@
-"""SQLite connection settings and transaction mode, attached to the app's own engine.
+"""SQLite connection settings and transaction mode, attached to the app's own engine; the
+PostgreSQL engine options beside them.
 
-Nothing here runs for PostgreSQL: the listeners are added only when the engine is SQLite, and only
-to this app's engine (a global listener on Engine would send PRAGMAs to every database).
+Nothing SQLite-specific runs for PostgreSQL: the listeners are added only when the engine is
+SQLite, and only to this app's engine (a global listener on Engine would send PRAGMAs to every
+database). PostgreSQL gets its pool and per-connection timeouts from postgresql_engine_options().
 """
 
 from contextlib import contextmanager
@@ -9,6 +11,8 @@ from contextvars import ContextVar
 
 from flask import has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
 
@@ -40,8 +44,57 @@ def is_memory_database(url):
     return database in ("", ":memory:") or "mode=memory" in database or url.query.get("mode") == "memory"
 
 
+def configure_engine(app):
+    """Before the engine is made: PostgreSQL's pool and timeouts, unless the config sets its own."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "postgresql" and not app.config.get("SQLALCHEMY_ENGINE_OPTIONS"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = postgresql_engine_options(app.config)
+
+
+def postgresql_engine_options(config):
+    """Pool and per-connection settings for PostgreSQL (the README's "connection budget").
+
+    Each sync gunicorn worker serves one request at a time, so it needs one connection, plus one
+    of overflow; instances × WEB_CONCURRENCY × (pool size + overflow) must stay under the server's
+    max_connections. The timeouts end a stuck lock wait or statement well before gunicorn's worker
+    timeout kills the worker, and a transaction left idle (a crashed client of the pool) after a
+    minute. pool_pre_ping tests each connection as it leaves the pool, so after the database
+    restarts or drops the app's connections, the next request reconnects instead of failing.
+    """
+    timeouts = {
+        "statement_timeout": int(config["DB_STATEMENT_TIMEOUT_MS"]),
+        "lock_timeout": int(config["DB_LOCK_TIMEOUT_MS"]),
+        "idle_in_transaction_session_timeout": int(config["DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"]),
+    }
+    return {
+        "pool_pre_ping": True,
+        "pool_size": int(config["DB_POOL_SIZE"]),
+        "max_overflow": int(config["DB_MAX_OVERFLOW"]),
+        "pool_timeout": int(config["DB_POOL_TIMEOUT"]),
+        "connect_args": {
+            "connect_timeout": int(config["DB_CONNECT_TIMEOUT"]),
+            "options": " ".join(f"-c {name}={value}" for name, value in timeouts.items()),
+        },
+    }
+
+
+def end_session(_error=None):
+    """Teardown: end the request's session here, where a dropped connection cannot escape.
+
+    Flask-SQLAlchemy's own teardown rolls back too, but outside every error handler: a ROLLBACK on
+    a connection the database has closed would reach gunicorn as a bare HTML 500 after the app
+    had answered. Nothing is left to roll back on a dead connection, so invalidate it and go on.
+    """
+    try:
+        db.session.close()
+    except DBAPIError:
+        db.session().invalidate()
+
+
 def init_database(app):
     """Attach SQLite settings to the app's engine; a no-op for any other database."""
+    # Registered after Flask-SQLAlchemy's teardown, so it runs before it (teardowns run in reverse).
+    app.teardown_appcontext(end_session)
     with app.app_context():
         engine = db.engine
     if engine.dialect.name != "sqlite":

@@ -12,9 +12,10 @@ from ..listing import parse_list_args
 from ..models import Post
 from ..posts.forms import to_user_id
 from ..posts.queries import DEFAULT_SORT, SORTS, post_page
-from ..transactions import commit
+from ..rules import Invalid
+from ..transactions import commit, lock_post, lock_users
 from . import bp
-from .bodies import OWN_POST_FIELDS, POST_FIELDS, clean, json_body, read_version
+from .bodies import OWN_POST_FIELDS, POST_FIELDS, clean, json_body, positive_id, read_version
 from .responses import no_content, not_found, stale
 from .serialize import page_json, post_json, post_row_json
 
@@ -32,10 +33,14 @@ def save_post(post):
         commit()
     except IntegrityError:
         db.session.rollback()
-        raise ApiError(
-            422, "validation_failed", "Some fields are not valid.", {"user_id": "No user has this id."}
-        ) from None
+        raise_author_gone()
     return answer
+
+
+def raise_author_gone():
+    raise ApiError(
+        422, "validation_failed", "Some fields are not valid.", {"user_id": "No user has this id."}
+    )
 
 
 @bp.get("/api/posts")
@@ -56,7 +61,11 @@ def create_post():
     else:
         values = {**clean(data, OWN_POST_FIELDS), "user_id": current_user.id}
     require(may_write_as(values["user_id"]), "Members post only as themselves.")
+    author = lock_users(values["user_id"]).get(values["user_id"])
+    if author is None:  # deleted since the check
+        raise_author_gone()
     post = Post(**values)
+    post.author = author  # loaded with the lock: the answer names the author without a query
     db.session.add(post)
     answer = save_post(post)
     return answer, 201, {"Location": url_for("api.get_post", post_id=post.id)}
@@ -72,7 +81,10 @@ def get_post(post_id):
 def update_post(post_id):
     """Change some of a post's fields; a stale version is a 409."""
     data = json_body()
-    post = db.session.get(Post, post_id) or not_found("post")
+    # Locked before the body is checked, as the users PATCH does: both authors when it moves.
+    post, _users = lock_post(post_id, requested_author(data))
+    if post is None:
+        not_found("post")
     require(may_change_post(post), "Members change only their own posts.")
     values = clean(data, POST_FIELDS, partial=True, extra=("version",))
     if "user_id" in values:
@@ -89,10 +101,18 @@ def update_post(post_id):
         raise stale(None) from None
 
 
+def requested_author(data):
+    """The user_id a PATCH moves the post to, if it is an id at all (clean() checks it properly)."""
+    try:
+        return positive_id(data.get("user_id"))
+    except Invalid:
+        return None
+
+
 @bp.delete("/api/posts/<id:post_id>")
 def delete_post(post_id):
-    """Delete a post (its author, or an admin)."""
-    post = db.session.get(Post, post_id) or not_found("post")
+    """Delete a post (its author, or an admin); one already gone (a racing DELETE won) is a 404."""
+    post = lock_post(post_id)[0] or not_found("post")
     require(may_change_post(post), "Members delete only their own posts.")
     db.session.delete(post)
     commit()

@@ -4,13 +4,13 @@ from flask import request, url_for
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..auth.admins import other_admin_exists
+from ..auth.admins import lock_with_admins
 from ..auth.permissions import may_edit_user, may_manage_users, require, shows_emails
 from ..errors import ApiError
 from ..extensions import db
 from ..listing import parse_list_args
 from ..models import User
-from ..transactions import commit
+from ..transactions import commit, lock_users
 from ..users.forms import TAKEN
 from ..users.queries import DEFAULT_SORT, email_taken, sorts_for, taken_field, user_page, username_taken
 from . import bp
@@ -89,7 +89,7 @@ def update_user(user_id):
     """Change some of a user's fields (admins; members their own); a stale version is a 409."""
     require(may_edit_user(user_id), "Members change only their own username and email.")
     data = json_body()
-    user = db.session.get(User, user_id) or not_found("user")
+    user = lock_users(user_id).get(user_id) or not_found("user")
     values = clean(data, USER_FIELDS, partial=True, extra=("version",))
     version = read_version(data)
     if version is not None and version != user.version:
@@ -106,10 +106,12 @@ def update_user(user_id):
 
 @bp.delete("/api/users/<id:user_id>")
 def delete_user(user_id):
-    """Delete a user and their posts (admins)."""
+    """Delete a user and their posts (admins); one already gone (a racing DELETE won) is a 404."""
     require(may_manage_users(), "Only admins delete users.")
-    user = db.session.get(User, user_id) or not_found("user")
-    if user.role == "admin" and not other_admin_exists(user.id):
+    user, others = lock_with_admins(user_id, delete=True)
+    if user is None:
+        not_found("user")
+    if user.role == "admin" and not others:
         raise ApiError(409, "last_admin", "This is the last admin and cannot be deleted.")
     db.session.delete(user)
     commit()

@@ -4,16 +4,18 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import User
+from ..transactions import lock_users
 
 
-def other_admin_exists(user_id):
-    """Whether an admin other than user_id exists.
+def lock_with_admins(user_id, delete=False):
+    """Lock the user and every admin, lowest id first (the lock order of myapp/transactions.py):
+    (the user, or None when gone; whether an admin other than them exists).
 
-    Every admin row is locked (in id order, on PostgreSQL; SQLite's BEGIN IMMEDIATE already
-    serialises writers), so that two admins demoting or deleting each other at the same moment
-    cannot both succeed and leave none.
+    Every admin row is locked, so that two admins demoting or deleting each other at the same
+    moment cannot both succeed and leave none (SQLite's BEGIN IMMEDIATE already serialises them).
+    The rows are read afresh under the lock: an admin demoted meanwhile no longer counts.
     """
-    admins = db.session.scalars(
-        select(User.id).where(User.role == "admin").order_by(User.id).with_for_update()
-    ).all()
-    return any(admin_id != user_id for admin_id in admins)
+    admins = db.session.scalars(select(User.id).where(User.role == "admin")).all()
+    locked = lock_users(user_id, *admins, delete=delete)
+    others = any(user.role == "admin" for uid, user in locked.items() if uid != user_id)
+    return locked.get(user_id), others

@@ -141,8 +141,8 @@ def insert_batch(connection, first, count, posts_per_user, stamps):
         insert_rows(connection, raw_users, USER_COLUMNS, user_rows(numbers, ids, posts_per_user, stamps))
         if posts_per_user:
             insert_rows(connection, raw_posts, POST_COLUMNS, post_rows(numbers, ids, posts_per_user, stamps))
-        add_to_total(connection, "users", count)
-        add_to_total(connection, "posts", count * posts_per_user)
+        add_to_total(connection, "users", count, shard=False)
+        add_to_total(connection, "posts", count * posts_per_user, shard=False)
 
 
 def refresh_statistics(connection):

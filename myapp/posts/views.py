@@ -10,7 +10,7 @@ from ..extensions import db
 from ..forms import EmptyForm
 from ..listing import parse_list_args
 from ..models import Post
-from ..transactions import commit
+from ..transactions import commit, lock_post, lock_users
 from . import bp
 from .forms import EditPostForm, NewPostForm, to_user_id
 from .queries import DEFAULT_SORT, SORTS, author_choices, post_page, user_exists
@@ -51,7 +51,10 @@ def create():
         back = url_for("users.show", user_id=from_user) if from_user and user_exists(from_user) else None
         status = 422 if form.is_submitted() else 200
         return render_template("posts/create.html", form=form, from_user=from_user, back=back), status
-    post = Post(title=form.title.data, body=form.body.data, user_id=chosen_author(form))
+    author_id = chosen_author(form)
+    if author_id not in lock_users(author_id):  # deleted since the check
+        return _author_gone(form, "posts/create.html")
+    post = Post(title=form.title.data, body=form.body.data, user_id=author_id)
     db.session.add(post)
     try:
         commit()
@@ -75,6 +78,13 @@ def edit(post_id):
     form = with_authors(EditPostForm(obj=post))
     if not form.validate_on_submit():
         return render_template("posts/edit.html", form=form, post=post), 422 if form.is_submitted() else 200
+    new_author = form.user_id.data if form.user_id else None
+    post, users = lock_post(post_id, new_author)  # the lock order: myapp/transactions.py
+    if post is None:
+        abort(404)
+    require(may_change_post(post))  # as locked: it may have moved to someone else meanwhile
+    if new_author is not None and new_author not in users:  # deleted since the check
+        return _author_gone(form, "posts/edit.html", post=post)
     if form.is_stale(post):
         return _conflict(form, post)
     post.title, post.body = form.title.data, form.body.data
@@ -99,6 +109,8 @@ def delete(post_id):
     form = EmptyForm()
     if not form.validate_on_submit():
         return render_template("posts/delete.html", form=form, post=post)
+    post = lock_post(post_id)[0] or abort(404)  # a racing delete that won makes this a 404
+    require(may_change_post(post))  # as locked: it may have moved to someone else meanwhile
     user_id = post.user_id
     db.session.delete(post)
     commit()
@@ -120,5 +132,7 @@ def _conflict(form, current):
 def _author_gone(form, template, **context):
     """The author was deleted between our check and our commit: the foreign key refused the post."""
     db.session.rollback()
+    if not form.user_id:  # a member writing as themselves, whose account was deleted meanwhile
+        abort(409, description="Your account was deleted meanwhile; nothing was saved.")
     form.user_id.errors = [*form.user_id.errors, "Choose an existing user."]
     return render_template(template, form=with_authors(form), **context), 422

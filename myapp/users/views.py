@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..auth.admins import other_admin_exists
+from ..auth.admins import lock_with_admins
 from ..auth.passwords import hash_password
 from ..auth.permissions import may_manage_users, require, shows_emails
 from ..auth.views import start_session
@@ -13,7 +13,7 @@ from ..extensions import db
 from ..forms import EmptyForm
 from ..listing import parse_list_args, prefers_json
 from ..models import User
-from ..transactions import commit
+from ..transactions import commit, lock_users
 from . import bp
 from .forms import TAKEN, EditUserForm, NewUserForm
 from .queries import DEFAULT_SORT, latest_posts, sorts_for, taken_field, user_page
@@ -85,9 +85,15 @@ def edit(user_id):
     form = EditUserForm(obj=user, user_id=user.id)
     if not form.validate_on_submit():
         return render_template("users/edit.html", form=form, user=user), 422 if form.is_submitted() else 200
+    # Locked and read afresh (the lock order: myapp/transactions.py), with every admin when an
+    # admin may be demoted, for the last-admin rule.
+    demoting = user.role == "admin" and form.role.data != "admin"
+    user, others = lock_with_admins(user_id) if demoting else (lock_users(user_id).get(user_id), True)
+    if user is None:
+        abort(404)
     if form.is_stale(user):
         return _conflict(form, user)
-    if user.role == "admin" and form.role.data != "admin" and not other_admin_exists(user.id):
+    if user.role == "admin" and form.role.data != "admin" and not others:
         form.role.errors = ["This is the last admin; make someone else an admin first."]
         return render_template("users/edit.html", form=form, user=user), 422
     user.username, user.email, user.role = form.username.data, form.email.data, form.role.data
@@ -114,7 +120,11 @@ def delete(user_id):
     form = EmptyForm()
     if not form.validate_on_submit():
         return render_template("users/delete.html", form=form, user=user)
-    if user.role == "admin" and not other_admin_exists(user.id):
+    # Locked and read afresh: a racing delete that won makes this a 404, and post_count is exact.
+    user, others = lock_with_admins(user_id, delete=True)
+    if user is None:
+        abort(404)
+    if user.role == "admin" and not others:
         db.session.rollback()
         message = "This is the last admin and cannot be deleted; make someone else an admin first."
         return render_template("users/delete.html", form=form, user=user, refused=message), 409

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from myapp.extensions import db
 from myapp.models import HistoryEntry, User
 
-from .conftest import ADMIN
+from .conftest import ADMIN, password_for
+from .test_sign_in import sign_in
 
 
 def entries(app, **where):
@@ -195,3 +196,13 @@ def test_seed_writes_one_summary_entry(app, runner):
     entry = last(app, action="seed")
     assert entry["kind"] == "database" and entry["actor_name"] == "command line"
     assert entry["note"] == "seeded 30 users (user000001 to user000030) and 60 posts"
+
+
+def test_a_rehash_at_sign_in_is_the_account_s_own_entry_not_a_password_change(app, anon_client, make_account):
+    mia = make_account("mia")
+    app.config["ARGON2_TIME_COST"] += 1
+    app.extensions.pop("argon2")
+    assert sign_in(anon_client, "mia", password_for("mia")).status_code == 303
+    entry = last(app, kind="user", object_id=mia)
+    assert (entry["action"], entry["actor_id"], entry["actor_name"]) == ("update", mia, "mia")
+    assert entry["note"] == "password re-hashed with new parameters at sign-in" and entry["changes"] is None

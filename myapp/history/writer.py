@@ -29,6 +29,7 @@ KEPT = {
 }
 history = HistoryEntry.__table__
 posts = Post.__table__
+INSERT_ENTRIES = insert(history)  # built once: every write runs it
 
 # Who a command acts as; requests use the signed-in account instead.
 _cli_actor: ContextVar[str] = ContextVar("cli_actor", default=COMMAND_LINE)
@@ -69,7 +70,7 @@ def entry(action, kind, object_id, owner_id, changes=None, note=None, snapshot=N
 
 def record(connection, action, note):
     """One summary entry for a command that writes without the ORM (seed, restore)."""
-    connection.execute(insert(history), [entry(action, "database", None, None, note=note)])
+    connection.execute(INSERT_ENTRIES, [entry(action, "database", None, None, note=note)])
 
 
 def recorded_as(session, user, note):
@@ -153,4 +154,4 @@ def _after_flush(session, _flush_context):
             )
             pending.append(entry("restore", kind, obj.id, owner, changes, note, who=who))
     if pending:
-        session.connection().execute(insert(history), pending)
+        session.connection().execute(INSERT_ENTRIES, pending)

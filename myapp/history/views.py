@@ -30,7 +30,7 @@ def history_changes(changes, emails):
 
 
 def row_history(kind, object_id):
-    """(the row or None, the page of its entries, args) after checking who asks."""
+    """(list args, the page of the row's entries) after checking that the asker may see them."""
     require(
         may_see_history(row_owner(kind, object_id)),
         "You may see the history of your own account and posts only.",

@@ -8,7 +8,6 @@ write that fails (a taken name, a stale version) never reaches after_flush: it l
 Paths that bypass the ORM (flask seed, flask restore) add one summary entry themselves (record()).
 """
 
-from contextvars import ContextVar
 from datetime import datetime
 
 from flask import has_request_context
@@ -23,29 +22,28 @@ COMMAND_LINE = "command line"
 FIELDS = {User: ("username", "email", "role"), Post: ("title", "body", "user_id")}
 KIND = {User: "user", Post: "post"}
 # Restoring a row needs these too; the history pages show only FIELDS.
-KEPT = {
-    User: ("id", *FIELDS[User], "created_at", "version"),
-    Post: ("id", *FIELDS[Post], "created_at", "version"),
-}
+KEPT = {model: ("id", *fields, "created_at") for model, fields in FIELDS.items()}
 history = HistoryEntry.__table__
 posts = Post.__table__
 INSERT_ENTRIES = insert(history)  # built once: every write runs it
 
-# Who a command acts as; requests use the signed-in account instead.
-_cli_actor: ContextVar[str] = ContextVar("cli_actor", default=COMMAND_LINE)
-
 
 def actor():
-    """(account id, name) of whoever makes the change now."""
+    """(account id, name) of whoever makes the change now: the signed-in account in a request,
+    else the operator at the command line (flask commands; also data made by tests)."""
     if has_request_context():
         if current_user.is_authenticated:
             return current_user.id, current_user.username
         return None, "anonymous"
-    return None, _cli_actor.get()
+    return None, COMMAND_LINE
 
 
 def jsonable(value):
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+def plural(n, word):
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def row_values(obj, names):
@@ -118,8 +116,7 @@ def deleted(session, obj, gone_users, who):
             .order_by(posts.c.id)
         )
         snapshot["posts"] = [{k: jsonable(v) for k, v in row._mapping.items()} for row in rows]
-        count = len(snapshot["posts"])
-        note = f"with {count} post{'' if count == 1 else 's'}" if count else None
+        note = f"with {plural(len(snapshot['posts']), 'post')}" if snapshot["posts"] else None
     elif obj.user_id in gone_users:
         return None  # deleted with its author: kept in the author's entry
     return entry("delete", kind, obj.id, owner_of(obj), changes, note, snapshot, who=who)
@@ -149,9 +146,7 @@ def _after_flush(session, _flush_context):
             pending.append(entry("create", kind, obj.id, owner, changes, note, who=who))
         elif isinstance(obj, User) or obj.user_id not in new_users:  # a user's posts: in their entry
             count = sum(1 for o in new if isinstance(o, Post) and o.user_id == obj.id)
-            note = f"undoes entry {source}" + (
-                f", with {count} post{'' if count == 1 else 's'}" if count else ""
-            )
+            note = f"undoes entry {source}" + (f", with {plural(count, 'post')}" if count else "")
             pending.append(entry("restore", kind, obj.id, owner, changes, note, who=who))
     if pending:
         session.connection().execute(INSERT_ENTRIES, pending)

@@ -41,9 +41,36 @@ def run_migrations_online():
     conf_args = dict(migrate_ext.configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     with engine().connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # One transaction for the whole run (SQLite's DDL is transactional), with foreign keys
+            # off: rebuilding a table drops the old one, which with foreign_keys=ON would delete
+            # every row that references it (ON DELETE CASCADE).
+            conf_args["transactional_ddl"] = True
+            set_foreign_keys(connection, False)
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    check_foreign_keys(connection)  # raising here rolls the whole run back
+        finally:
+            if sqlite:
+                set_foreign_keys(connection, True)
+
+
+def set_foreign_keys(connection, on):
+    # PRAGMA foreign_keys changes nothing inside a transaction, and SQLAlchemy would begin one
+    # (the app's BEGIN) before any statement it runs: send it on the driver's connection, which
+    # is in autocommit mode (myapp/database.py), while no transaction is open.
+    assert not connection.in_transaction()
+    connection.connection.dbapi_connection.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+
+
+def check_foreign_keys(connection):
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -65,6 +65,7 @@ def register_extensions(app):
     migrate.init_app(app, db)
     csrf.init_app(app)
     from . import counters  # noqa: F401 - registers the count-keeping events on the models
+    from .history import writer  # noqa: F401 - registers the history's events on the session
 
 
 def init_accounts(app):
@@ -77,10 +78,11 @@ def register_blueprints(app):
     from . import exports, health, stats
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .history import bp as history_bp
     from .posts import bp as posts_bp
     from .users import bp as users_bp
 
-    for blueprint in (users_bp, posts_bp, stats.bp, health.bp, api_bp, exports.bp, auth_bp):
+    for blueprint in (users_bp, posts_bp, stats.bp, health.bp, api_bp, exports.bp, auth_bp, history_bp):
         app.register_blueprint(blueprint)
 
 

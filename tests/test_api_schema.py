@@ -62,9 +62,13 @@ def test_document_is_openapi_3_1_with_every_operation():
     assert operations == {
         (method, f"/api/{name}{suffix}")
         for name, item in (("users", "/{user_id}"), ("posts", "/{post_id}"))
-        for suffix, methods in (("", ("GET", "POST")), (item, ("GET", "PATCH", "DELETE")))
+        for suffix, methods in (
+            ("", ("GET", "POST")),
+            (item, ("GET", "PATCH", "DELETE")),
+            (f"{item}/history", ("GET",)),
+        )
         for method in methods
-    }
+    } | {("GET", "/api/activity")}
 
 
 @schema.parametrize()

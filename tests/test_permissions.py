@@ -13,10 +13,10 @@ empty edit form carries no version (it keeps the row's values, so only the versi
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from myapp.extensions import db
-from myapp.models import ApiToken
+from myapp.models import ApiToken, HistoryEntry
 
 from .conftest import new_token
 
@@ -94,6 +94,15 @@ TABLE = [
     ("DELETE", "/api/posts/<id:post_id>", Expect(401, 401, 204, 403, 204)),
     # The article's calls.
     ("POST", "/users", Expect(401, 401, 403, 403, 422)),
+    # History (SPEC §13): a member sees their own account's and posts'; anonymous readers none.
+    ("GET", "/users/<id:user_id>/history", Expect(303, 303, 200, 403, 200)),
+    ("GET", "/posts/<id:post_id>/history", Expect(303, 303, 200, 403, 200)),
+    ("GET", "/activity", Expect(303, 303, 403, 403, 200)),
+    # Undo a delete: admins; the entry here is a creation, so the admin's answer is 409.
+    ("POST", "/activity/<id:entry_id>/restore", Expect(303, 303, 403, 403, 409)),
+    ("GET", "/api/users/<id:user_id>/history", Expect(401, 401, 200, 403, 200)),
+    ("GET", "/api/posts/<id:post_id>/history", Expect(401, 401, 200, 403, 200)),
+    ("GET", "/api/activity", Expect(401, 401, 403, 403, 200)),
 ]
 # GET /users asking for JSON is the article's other call: the same rule as the page, other answers.
 ARTICLE_JSON_LIST = Expect(anon=401, public=200, own=200, other=200, admin=200)
@@ -114,6 +123,9 @@ def world(app, make_account, make_post, client_for, admin_id):
     with app.app_context():
         for who, user_id in (("own", mia), ("other", otto)):
             ids[who]["token_id"] = db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == user_id))
+            ids[who]["entry_id"] = db.session.scalar(
+                select(func.min(HistoryEntry.id)).filter_by(kind="user", object_id=user_id)
+            )
     return {
         "ids": ids,
         "clients": {

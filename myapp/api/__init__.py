@@ -11,4 +11,4 @@ from ..extensions import csrf
 bp = Blueprint("api", __name__)
 csrf.exempt(bp)
 
-from . import article, openapi, posts, users  # noqa: E402,F401 - registers the routes on bp
+from . import article, history, openapi, posts, users  # noqa: E402,F401 - registers the routes on bp

@@ -17,7 +17,8 @@ ERROR_STATUSES = {
     "400": "The body is not valid JSON.",
     "401": "No valid token: writes need `Authorization: Bearer <token>`; reads need a token or a "
     "signed-in session unless the site's READ_ACCESS is public.",
-    "403": "The account may not do this (members change only their own posts and account).",
+    "403": "The account may not do this (members change, and see the history of, only their own posts "
+    "and account).",
     "404": "No row has this id.",
     "409": "The username or email is taken, or the version sent is stale.",
     "413": "The body is larger than the server accepts.",
@@ -129,6 +130,51 @@ def resource(kind, name, parameters):
     }
 
 
+def history_parameters(activity=False):
+    parameters = list_parameters({"-id"}, "-id")[:2]  # page, per_page: newest first, always
+    if activity:
+        parameters += [
+            {
+                "name": "account",
+                "in": "query",
+                "description": "Only changes by this account: a username or an id.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "kind",
+                "in": "query",
+                "schema": {"type": "string", "enum": ["user", "post", "database"]},
+            },
+        ]
+    return parameters
+
+
+def history_paths():
+    """A user's and a post's history (also after a delete), and /api/activity (admins)."""
+    page = {"200": {"description": "A page of entries, newest first.", **json_content(ref("HistoryPage"))}}
+    paths = {
+        f"/api/{name}/{{{kind}_id}}/history": {
+            "parameters": [id_parameter(f"{kind}_id")],
+            "get": {
+                "operationId": f"{kind}_history",
+                "summary": f"A {kind}'s history; members see their own account's and posts' only.",
+                "parameters": history_parameters(),
+                "responses": responses(page, "401", "403", "404"),
+            },
+        }
+        for kind, name in (("user", "users"), ("post", "posts"))
+    }
+    paths["/api/activity"] = {
+        "get": {
+            "operationId": "activity",
+            "summary": "Every change, newest first (admins).",
+            "parameters": history_parameters(activity=True),
+            "responses": responses(page, "401", "403"),
+        }
+    }
+    return paths
+
+
 def document():
     post_parameters = [
         *list_parameters(post_queries.SORTS, post_queries.DEFAULT_SORT),
@@ -153,6 +199,7 @@ def document():
         "paths": {
             **resource("user", "users", list_parameters(user_queries.SORTS, user_queries.DEFAULT_SORT)),
             **resource("post", "posts", post_parameters),
+            **history_paths(),
         },
         "components": {
             "schemas": SCHEMAS,

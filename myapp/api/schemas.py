@@ -2,6 +2,7 @@
 
 from .. import rules
 from ..converters import MAX_ID
+from ..models import history
 
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 TIMESTAMP = {"type": "string", "format": "date-time"}
@@ -86,6 +87,42 @@ SCHEMAS = {
     "PostUpdate": obj(
         {"title": TITLE, "body": BODY, "user_id": ID, "version": VERSION}, additionalProperties=False
     ),
+    "HistoryEntry": obj(
+        {
+            "id": ID,
+            "at": TIMESTAMP,
+            "actor_id": {
+                **ID,
+                "type": ["integer", "null"],
+                "description": "Null once the account is deleted.",
+            },
+            "actor_name": {"type": "string", "description": "A username, or `command line`."},
+            "action": {"type": "string", "enum": list(history.ACTIONS)},
+            "kind": {"type": "string", "enum": list(history.KINDS)},
+            "object_id": {**ID, "type": ["integer", "null"]},
+            "changes": {
+                "type": "object",
+                "description": "Each changed field's old and new value (null where there was none). "
+                "Never passwords; email values only for signed-in readers.",
+                "additionalProperties": obj({"old": {}, "new": {}}, ["old", "new"]),
+            },
+            "note": {"type": ["string", "null"], "description": "e.g. `password changed`."},
+            "restorable": {"type": "boolean", "description": "A deletion an admin can undo at /activity."},
+        },
+        [
+            "id",
+            "at",
+            "actor_id",
+            "actor_name",
+            "action",
+            "kind",
+            "object_id",
+            "changes",
+            "note",
+            "restorable",
+        ],
+    ),
+    "HistoryPage": page_of("HistoryEntry"),
     "Error": obj(
         {
             "error": obj(

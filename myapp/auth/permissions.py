@@ -71,6 +71,24 @@ def may_use_account():
     return _writable() and signed_in()
 
 
+def may_see_history(owner_id):
+    """A row's history: admins any, members their own account's and posts'. Anonymous readers see
+    none (sign in first), except in snapshot mode, where everybody reads and no email is shown."""
+    if current_app.config["READ_ONLY"]:
+        return True
+    return is_admin() or (signed_in() and current_user.id == owner_id)
+
+
+def may_see_activity():
+    """/activity, every change by everyone: admins (and snapshot-mode readers, without emails)."""
+    return current_app.config["READ_ONLY"] or is_admin()
+
+
+def may_restore():
+    """Undo a delete from its history entry: admins, never in snapshot mode."""
+    return _writable() and is_admin()
+
+
 def require(allowed, message="You are not allowed to do that."):
     """Go on when allowed; else send an anonymous visitor to sign in (401 for the API) and
     refuse a signed-in one (403)."""

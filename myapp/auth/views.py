@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 
 from ..extensions import db
 from ..forms import EmptyForm
+from ..history.writer import recorded_as
 from ..models import User
 from ..observability import record_sign_in_failure, record_throttled
 from ..transactions import commit
@@ -60,6 +61,7 @@ def login():
     throttle.release(reservation)
     if new_hash:  # Argon2 parameters changed since this hash was made
         user.password_hash = new_hash
+        recorded_as(db.session, user, "password re-hashed with new parameters at sign-in")
     commit()
     start_session(user)
     return redirect(safe_next(request.args.get("next")), 303)

@@ -8,6 +8,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..database import write_intent
+from ..extensions import db
+from ..history.writer import record
 from . import schema_check
 from .sqlite_files import SQLITE_HEADER, connect, copy_into_file, counts, database_file, problems
 
@@ -43,6 +46,8 @@ def restore(src):
         click.echo(f"Kept the replaced database as {kept}.")
     if found:
         raise click.ClickException("the restored database fails its checks: " + "; ".join(found[:5]))
+    with write_intent(), db.engine.begin() as connection:
+        record(connection, "restore", f"database restored from the backup {src.name} ({what})")
     click.echo(f"Restored {src} into {live_path} ({what}).")
     if current_app.config.get("READ_ONLY"):
         click.echo("Snapshot-mode instances must be restarted to serve the restored data.")

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from ..counters import add_to_total
 from ..database import write_intent
 from ..extensions import db
+from ..history.writer import record
 from ..models import Post, User
 
 users = User.__table__
@@ -110,8 +111,10 @@ def reserve_ids(connection, table, count):
         sequence = connection.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name})
         stmt = text("SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)")
         return list(connection.scalars(stmt, {"s": sequence, "n": count}))
-    # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so max(id) cannot move.
-    start = (connection.scalar(select(func.max(table.c.id))) or 0) + 1
+    # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so max(id) cannot move. Past
+    # the AUTOINCREMENT counter too: the id of a deleted row is never handed out again.
+    used = connection.scalar(text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table.name})
+    start = max(connection.scalar(select(func.max(table.c.id))) or 0, used or 0) + 1
     return range(start, start + count)
 
 
@@ -143,6 +146,9 @@ def insert_batch(connection, first, count, posts_per_user, stamps):
             insert_rows(connection, raw_posts, POST_COLUMNS, post_rows(numbers, ids, posts_per_user, stamps))
         add_to_total(connection, "users", count, shard=False)
         add_to_total(connection, "posts", count * posts_per_user, shard=False)
+        # One history entry for the batch, in its transaction (not one per row: SPEC §13).
+        names = f"{username(first)} to {username(first + count - 1)}"
+        record(connection, "seed", f"seeded {count} users ({names}) and {count * posts_per_user} posts")
 
 
 def refresh_statistics(connection):

@@ -1,6 +1,7 @@
-"""The models: content (users, posts, kept counts) and accounts (tokens, failed sign-ins)."""
+"""The models: content (users, posts, kept counts), accounts (tokens, failed sign-ins), history."""
 
 from .accounts import ApiToken, SignInFailure
 from .content import ROLES, Post, RowCount, User
+from .history import HistoryEntry
 
-__all__ = ["ROLES", "ApiToken", "Post", "RowCount", "SignInFailure", "User"]
+__all__ = ["ROLES", "ApiToken", "HistoryEntry", "Post", "RowCount", "SignInFailure", "User"]

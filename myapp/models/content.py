@@ -49,6 +49,8 @@ class User(UserMixin, db.Model):
         # "Is there an admin?" (the sign-in page, the last-admin rule) without scanning every user.
         Index("ix_users_role", role),
         CheckConstraint(role.in_(ROLES), name="role"),
+        # Ids are never reused (SPEC §13): a deleted row's id stays its own in the history.
+        {"sqlite_autoincrement": True},
     )
 
     # Flask-Login: the session holds "<id>:<stamp>", and the stamp is derived from the password
@@ -98,6 +100,7 @@ class Post(db.Model):
     __table_args__ = (
         Index("ix_posts_created_at", created_at),
         Index("ix_posts_title_lower", func.lower(title)),
+        {"sqlite_autoincrement": True},
     )
 
     def __repr__(self):

@@ -71,6 +71,10 @@ def pages(ids):
         ("post-edit-page", f"/posts/{post}/edit", 200, f"Edit {LONG_TITLE}", "Posts"),
         ("post-delete-page", f"/posts/{post}/delete", 200, "Delete post", "Posts"),
         ("stats-page", "/stats", 200, "Stats", "Stats"),
+        # History: a row's in its section (long values in the changes column), all activity.
+        ("user-history", f"/users/{user}/history", 200, f"History of {LONG_NAME}", "Users"),
+        ("post-history", f"/posts/{post}/history", 200, f"History of {LONG_TITLE}", "Posts"),
+        ("activity", "/activity", 200, "Activity", "Activity"),
         # The account pages are marked by the signed-in name in the navigation.
         ("account-page", "/account", 200, "Your account", ACCOUNT_LINK),
         ("tokens-page", "/account/tokens", 200, "API tokens", ACCOUNT_LINK),

@@ -44,10 +44,16 @@ def test_add_a_user_with_the_keyboard_only(visitor):
     visitor.shot("keyboard-skip-link")
 
     stops = tab_to(visitor, ["a", "Add user"])
-    assert stops[:4] == [["a", "Users & Posts"], ["a", "Users"], ["a", "Posts"], ["a", "Stats"]]
+    assert stops[:5] == [
+        ["a", "Users & Posts"],
+        ["a", "Users"],
+        ["a", "Posts"],
+        ["a", "Stats"],
+        ["a", "Activity"],
+    ]
     # Then the account's part of the navigation, the Sign out button too (with a visible focus,
     # checked at every stop by tab_to), before the page's own controls.
-    assert stops[4:6] == [["a", "root (admin)"], ["button", "Sign out"]]
+    assert stops[5:7] == [["a", "root (admin)"], ["button", "Sign out"]]
     visitor.shot("keyboard-add-user-link")
     page.keyboard.press("Enter")
     expect(page).to_have_title("Add user · Users & Posts")

@@ -174,7 +174,8 @@ def markdown(results, machine, args, command):
         f"- Load average (1/5/15 min) before: {load}, after: {load_after}",
         f"- Command: `{command}` (`make bench`)",
         f"- wrk: 2 threads × 16 connections, {args.duration} s a run, {args.rounds} alternating rounds, "
-        f"medians shown; gunicorn sync workers (2 for reads, 4 for POST), access log off",
+        f"medians shown; gunicorn {os.environ.get('GUNICORN_WORKER_CLASS', 'gthread')} workers "
+        f"(2 for reads, 4 for POST; the project's gunicorn.conf.py), access log off",
         f"- Data: `flask seed --users N --posts-per-user {args.posts_per_user}`; lists use per_page={50}",
         "- The app's pages are read signed in as an admin (wrk sends the session cookie; the API "
         "rows a bearer token); the `anonymous (public)` row is the same page with READ_ACCESS=public",

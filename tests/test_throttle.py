@@ -104,6 +104,20 @@ def login_form(server):
     return browser, CSRF_INPUT.search(html).group(1)
 
 
+def sign_in_at_once(server, n, username, password):
+    """n clients, each on its own connection, post the sign-in form at the same moment: statuses."""
+    forms = [login_form(server) for _ in range(n)]
+    barrier = threading.Barrier(n)
+
+    def attempt(browser, token):
+        barrier.wait(timeout=30)
+        form = {"username": username, "password": password, "csrf_token": token}
+        return browser.request("POST", "/login", form)[0]
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(lambda pair: attempt(*pair), forms))
+
+
 @sqlite_only
 @pytest.mark.slow
 def test_the_limit_holds_across_four_gunicorn_workers(tmp_path):
@@ -120,26 +134,8 @@ def test_the_limit_holds_across_four_gunicorn_workers(tmp_path):
     server = Gunicorn(env, tmp_path / "gunicorn.log", workers=4)
     try:
         # Eight right sign-ins at once are not mistaken for failures while they are checked.
-        rights = [login_form(server) for _ in range(8)]
-        together = threading.Barrier(len(rights))
-
-        def right(browser, token):
-            together.wait(timeout=30)
-            form = {"username": username, "password": password, "csrf_token": token}
-            return browser.request("POST", "/login", form)[0]
-
-        with ThreadPoolExecutor(len(rights)) as pool:
-            signed_in = list(pool.map(lambda pair: right(*pair), rights))
-        forms = [login_form(server) for _ in range(10)]
-        barrier = threading.Barrier(len(forms))
-
-        def wrong(browser, token):
-            barrier.wait(timeout=30)
-            form = {"username": username, "password": WRONG, "csrf_token": token}
-            return browser.request("POST", "/login", form)[0]
-
-        with ThreadPoolExecutor(len(forms)) as pool:
-            answers = sorted(pool.map(lambda pair: wrong(*pair), forms))
+        signed_in = sign_in_at_once(server, 8, username, password)
+        answers = sorted(sign_in_at_once(server, 10, username, WRONG))
         browser, token = login_form(server)
         form = {"username": username, "password": password, "csrf_token": token}
         status, headers, _body = browser.request("POST", "/login", form)

@@ -11,8 +11,7 @@ from ..forms import EmptyForm
 from ..models import ApiToken
 from ..transactions import commit
 from ..types import now_utc
-from ..users.forms import TAKEN
-from ..users.queries import taken_field
+from ..users.forms import add_taken_error
 from . import bp
 from . import tokens as api_tokens
 from .forms import AccountForm, TokenForm
@@ -46,10 +45,8 @@ def account():
         commit()
     except IntegrityError as error:
         db.session.rollback()
-        field = taken_field(error)
-        if field is None:
+        if not add_taken_error(form, error):
             raise
-        form[field].errors = [*form[field].errors, TAKEN[field]]
         return render_account(form, 422)
     except StaleDataError:
         db.session.rollback()

@@ -42,33 +42,25 @@ def row_history(kind, object_id):
 @bp.get("/users/<id:user_id>/history")
 def user_history(user_id):
     """A user's history, newest first (also after the user was deleted)."""
-    args, page = row_history("user", user_id)
-    user = db.session.get(User, user_id)
-    return render_template(
-        "history/row.html",
-        kind="user",
-        object_id=user_id,
-        row=user,
-        page=page,
-        args=args,
-        extra={"user_id": user_id},
-        emails=shows_emails(),
-    )
+    return render_row_history("user", User, user_id)
 
 
 @bp.get("/posts/<id:post_id>/history")
 def post_history(post_id):
     """A post's history, newest first (also after the post was deleted)."""
-    args, page = row_history("post", post_id)
-    post = db.session.get(Post, post_id)
+    return render_row_history("post", Post, post_id)
+
+
+def render_row_history(kind, model, object_id):
+    args, page = row_history(kind, object_id)
     return render_template(
         "history/row.html",
-        kind="post",
-        object_id=post_id,
-        row=post,
+        kind=kind,
+        object_id=object_id,
+        row=db.session.get(model, object_id),  # None once the row is deleted
         page=page,
         args=args,
-        extra={"post_id": post_id},
+        extra={f"{kind}_id": object_id},
         emails=shows_emails(),
     )
 

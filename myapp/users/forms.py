@@ -8,9 +8,19 @@ from wtforms.validators import ValidationError
 from .. import rules
 from ..forms import NewPasswordField, Rule, VersionedForm, check_new_password, strip
 from ..models import ROLES
-from .queries import email_taken, username_taken
+from .queries import email_taken, taken_field, username_taken
 
 TAKEN = {"username": "That username is taken.", "email": "That email address is already in use."}
+
+
+def add_taken_error(form, integrity_error):
+    """Put a unique index's refusal (a racing request took the name) on its field of form;
+    False when the error was not a taken username or email."""
+    field = taken_field(integrity_error)
+    if field is None:
+        return False
+    form[field].errors = [*form[field].errors, TAKEN[field]]
+    return True
 
 
 class UserFields:

@@ -15,8 +15,8 @@ from ..listing import parse_list_args, prefers_json
 from ..models import User
 from ..transactions import commit, lock_users
 from . import bp
-from .forms import TAKEN, EditUserForm, NewUserForm
-from .queries import DEFAULT_SORT, latest_posts, sorts_for, taken_field, user_page
+from .forms import EditUserForm, NewUserForm, add_taken_error
+from .queries import DEFAULT_SORT, latest_posts, sorts_for, user_page
 
 LATEST_POSTS = 20
 
@@ -141,10 +141,8 @@ def delete(user_id):
 def _taken(error, form, template, **context):
     """The unique index caught a name that a racing request took after our check: a field error."""
     db.session.rollback()
-    field = taken_field(error)
-    if field is None:
+    if not add_taken_error(form, error):
         raise error
-    form[field].errors = [*form[field].errors, TAKEN[field]]
     return render_template(template, form=form, **context), 422
 
 

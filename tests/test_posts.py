@@ -39,12 +39,12 @@ def test_new_post_from_a_user_page_cancels_back_to_it(client, make_user):
     assert '<a href="/posts">Cancel</a>' in client.get("/posts/new?user=999").get_data(as_text=True)
 
 
-def test_new_post_form_asks_for_an_id_when_there_are_too_many_users(app, client, make_user):
+def test_new_post_form_asks_for_a_typed_author_when_there_are_too_many_users(app, client, make_user):
     app.config["AUTHOR_SELECT_LIMIT"] = 2
     for _ in range(3):
         make_user()
     html = client.get("/posts/new").get_data(as_text=True)
-    assert 'type="number"' in html and "<option" not in html
+    assert 'type="text" id="user_id" name="user_id" value=""' in html and "<option" not in html
 
 
 def test_post_for_unknown_user_is_a_field_error(client, submit, make_user, fetch):

@@ -7,7 +7,7 @@ from wtforms.validators import StopValidation
 from .. import rules
 from ..converters import MAX_ID
 from ..forms import Rule, VersionedForm, strip
-from .queries import user_exists
+from .queries import author_named, user_exists, username_of
 
 
 def to_user_id(value):
@@ -31,8 +31,17 @@ class PostFields:
     user_id = SelectField("Author", coerce=to_user_id, validate_choice=False)
 
     def validate_user_id(self, field):
+        if not getattr(self, "list_authors", True):
+            # Past the select limit the field is typed: a username (what a person knows), or an id.
+            field.data = author_named(field.raw_data[0] if field.raw_data else "")
         if field.data is None or not user_exists(field.data):
             raise StopValidation("Choose an existing user.")
+
+    def author_text(self):
+        """What the typed author field shows: the name typed, else the chosen author's username."""
+        if self.user_id.raw_data:
+            return self.user_id.raw_data[0]
+        return username_of(self.user_id.data) if self.user_id.data else ""
 
 
 class NewPostForm(PostFields, FlaskForm):

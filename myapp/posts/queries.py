@@ -65,3 +65,22 @@ def author_choices(limit):
 
 def user_exists(user_id):
     return db.session.scalar(select(User.id).where(User.id == user_id)) is not None
+
+
+def author_named(text):
+    """The id of the user a typed author names: their username (any case), else an id in digits.
+
+    A username wins over an id: "1234" is someone's name before it is user 1234. Both lookups
+    go through an index (the unique lower(username) index, the primary key).
+    """
+    text = text.strip()
+    if not text:
+        return None
+    by_name = db.session.scalar(select(User.id).where(func.lower(User.username) == text.lower()))
+    if by_name is not None:
+        return by_name
+    return int(text) if text.isdecimal() and len(text) <= 19 else None
+
+
+def username_of(user_id):
+    return db.session.scalar(select(User.username).where(User.id == user_id))

@@ -17,7 +17,7 @@ from .queries import DEFAULT_SORT, SORTS, author_choices, post_page, user_exists
 
 
 def with_authors(form):
-    """Fill the author select for admins; None (too many users) makes the template ask for an id.
+    """Fill the author select for admins; None (too many users) makes the author a typed field.
 
     Members write as themselves: their form has no author field at all.
     """
@@ -27,6 +27,8 @@ def with_authors(form):
     choices = author_choices(current_app.config["AUTHOR_SELECT_LIMIT"])
     form.user_id.choices = choices or []
     form.list_authors = choices is not None
+    if not form.list_authors:
+        form.user_id.description = "The author's username, or their id (the number in their page's address)."
     return form
 
 

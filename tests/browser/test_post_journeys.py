@@ -77,3 +77,31 @@ def test_edit_and_delete_a_post(visitor, seed):
     expect(page.locator(".flash")).to_have_text("Post was deleted.")
     expect(page.locator(".post-list li")).to_have_count(1)
     expect(page.locator(".details dt:text-is('Posts') + dd")).to_have_text("1")
+
+
+def test_past_500_users_the_author_is_typed_by_name(visitor, seed):
+    """501 users (500 and the admin): too many for a select, so the person types the author."""
+    ids = seed(*[(f"writer{n:03}", f"writer{n:03}@example.com", 0) for n in range(500)])
+    page = visitor.page
+    visitor.open(f"/posts/new?user={ids[123]}")
+    author = page.get_by_label("Author")
+    expect(author).to_have_value("writer123")  # preselected by name, not by a number
+    expect(page.locator("#user_id-help")).to_contain_text("username, or their id")
+    expect(page.locator("select")).to_have_count(0)
+
+    author.fill("WRITER456")  # any case, as the unique index compares
+    page.get_by_label("Title").fill("Typed, not chosen")
+    visitor.shot("post-new-typed-author")
+    assert submit(page, page.get_by_role("button", name="Add post")) == 303
+    expect(page.locator(".meta")).to_contain_text("By writer456")
+
+    visitor.open("/posts/new")
+    page.get_by_label("Author").fill("no-such-writer")
+    page.get_by_label("Title").fill("Nobody's")
+    assert submit(page, page.get_by_role("button", name="Add post")) == 422
+    expect(page.locator("#user_id-error")).to_have_text("Choose an existing user.")
+    expect(page.get_by_label("Author")).to_have_value("no-such-writer")
+
+    page.get_by_label("Author").fill(str(ids[7]))  # an id works too
+    assert submit(page, page.get_by_role("button", name="Add post")) == 303
+    expect(page.locator(".meta")).to_contain_text("By writer007")

@@ -9,6 +9,7 @@ import config as app_config
 
 from . import security
 from .converters import IdConverter
+from .data_version import track_writes
 from .database import configure_engine, init_database
 from .errors import register_errorhandlers
 from .extensions import csrf, db, migrate
@@ -31,6 +32,7 @@ def create_app(config=None):
     app.jinja_env.add_extension("jinja2.ext.do")  # lets the form macro build its attributes
     register_extensions(app)
     init_database(app)
+    track_writes(app)  # every commit that wrote changes the data version (ETags, page cache)
     init_observability(app)  # before security: its after_request must run last
     security.init_app(app)
     init_accounts(app)

@@ -7,7 +7,7 @@ from flask import Flask
 
 import config as app_config
 
-from . import security
+from . import conditional, security
 from .converters import IdConverter
 from .data_version import track_writes
 from .database import configure_engine, init_database
@@ -36,6 +36,7 @@ def create_app(config=None):
     init_observability(app)  # before security: its after_request must run last
     security.init_app(app)
     init_accounts(app)
+    conditional.init_app(app)  # ETags, 304s and the page cache: around the accounts' identify()
     register_blueprints(app)
     retry_transactions(app)
     register_errorhandlers(app)

@@ -96,9 +96,12 @@ def test_a_rolled_back_write_changes_nothing(app, changes):
 
 def test_undo_from_the_history_changes_it(app, client, changes, make_user):
     user_id = make_user("ann", posts=1)
-    assert client.post(
-        f"/users/{user_id}/delete", data={"csrf_token": csrf_token(client, f"/users/{user_id}/delete")}
-    ).status_code == 303
+    assert (
+        client.post(
+            f"/users/{user_id}/delete", data={"csrf_token": csrf_token(client, f"/users/{user_id}/delete")}
+        ).status_code
+        == 303
+    )
     with app.app_context():
         stmt = select(HistoryEntry.id).filter_by(kind="user", object_id=user_id, action="delete")
         entry_id = db.session.scalar(stmt)

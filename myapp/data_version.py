@@ -27,15 +27,20 @@ served before. Writes made outside the app (psql, pg_restore) do not change it: 
 
 import os
 import secrets
+import sqlite3
 import threading
+from time import perf_counter
 
 from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from .counters import SHARDS
+from .database import is_memory_database
 from .extensions import db
 from .models import DataVersion
+from .observability.requestlog import record_statement
 
 versions = DataVersion.__table__
 # On a connection's info: it sent a write since its transaction began.
@@ -45,6 +50,7 @@ WROTE = "data_version_wrote"
 OPTION = "data_version"
 WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 READ = select(func.max(versions.c.epoch), func.sum(versions.c.generation))
+READ_SQLITE = str(READ.compile(dialect=sqlite.dialect()))
 INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
 
 
@@ -80,6 +86,37 @@ def current():
     return read(db.session.connection())
 
 
+class Reader:
+    """Reads the version for a request before its own transaction begins: on a SQLite file, on a
+    plain sqlite3 connection of the thread's own, kept open (about 20 µs, against some 150 µs for
+    the ORM session's checkout, BEGIN and ROLLBACK, which a page from the cache does not need).
+
+    Read before the page's queries, never after them, so the page is as new as its version or
+    newer (a page kept under a version never shows older data than that version has). PostgreSQL
+    and in-memory databases read in the request's transaction (current()).
+    """
+
+    def __init__(self, engine, busy_timeout_ms):
+        url = engine.url
+        sqlite_file = url.get_backend_name() == "sqlite" and not is_memory_database(url)
+        self.path = url.database if sqlite_file and not url.query.get("uri") else None
+        self.busy_timeout_ms = int(busy_timeout_ms)
+        self.local = threading.local()
+
+    def read(self):
+        if self.path is None:
+            return current()
+        connection = getattr(self.local, "connection", None)
+        if connection is None or self.local.pid != os.getpid():  # never a parent's, after a fork
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+            self.local.connection, self.local.pid = connection, os.getpid()
+        started = perf_counter()
+        epoch, generation = connection.execute(READ_SQLITE).fetchone()
+        record_statement(READ_SQLITE, perf_counter() - started)  # in the request's db time
+        return f"{epoch or ''}.{generation or 0}"
+
+
 def new_epoch(connection):
     """Give every shard a new random epoch (in the caller's transaction): no version made before
     this can come back, whatever sum the shards hold afterwards."""
@@ -93,7 +130,10 @@ def new_epoch(connection):
 
 
 def _forget(conn):
-    conn.info.pop(WROTE, None)
+    # An invalidated connection (the database dropped it) has no info to clear, and asking for it
+    # would try to reconnect in the middle of the rollback.
+    if not conn.invalidated:
+        conn.info.pop(WROTE, None)
 
 
 def _note_write(conn, _cursor, statement, _parameters, context, _executemany):

@@ -235,3 +235,50 @@ def test_csrf_input_regex_matches_the_forms(client):
     client.get("/users/new")
     assert CSRF_INPUT.search(client.get("/users/new").get_data(as_text=True))
     assert csrf_token(client, "/users/new")
+
+
+# On a SQLite file the version is read on a connection of the thread's own (data_version.Reader).
+
+
+@pytest.fixture
+def file_client(file_app):
+    from .conftest import admin_client
+
+    client = admin_client(file_app)
+    client.environ_base.pop("HTTP_AUTHORIZATION")
+    return settled(client)
+
+
+@sqlite_only
+def test_a_write_by_another_worker_shows_at_once(file_app, file_client, tmp_path, monkeypatch):
+    from myapp import create_app
+
+    from .file_app import add_users
+
+    assert "alice" not in file_client.get("/users").get_data(as_text=True)
+    file_client.get("/users")  # kept
+    monkeypatch.setenv("TEST_DATABASE_URL", f"sqlite:///{file_app.config['DB_PATH']}")
+    other_worker = create_app("testing")
+    try:
+        add_users(other_worker, "alice")
+    finally:
+        with other_worker.app_context():
+            db.engine.dispose()
+    assert "alice" in file_client.get("/users").get_data(as_text=True)
+
+
+@sqlite_only
+def test_a_restore_never_serves_a_page_kept_before_it(file_app, file_client, tmp_path):
+    from .file_app import add_users
+
+    runner = file_app.test_cli_runner()
+    add_users(file_app, "alice")
+    assert runner.invoke(args=["backup", str(tmp_path / "backup.db")]).exit_code == 0
+    add_users(file_app, "carol")
+    tag = etag(file_client.get("/users"))
+    assert "carol" in file_client.get("/users").get_data(as_text=True)  # kept
+    result = runner.invoke(args=["restore", str(tmp_path / "backup.db")])
+    assert result.exit_code == 0, result.output
+    response = file_client.get("/users", headers={"If-None-Match": tag})
+    assert response.status_code == 200
+    assert "carol" not in response.get_data(as_text=True) and "alice" in response.get_data(as_text=True)

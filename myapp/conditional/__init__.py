@@ -38,6 +38,7 @@ from flask import current_app, g, request, session
 
 from .. import data_version
 from ..errors import machine_request
+from ..extensions import db
 from ..security import NO_STORE_ENDPOINTS
 from .etags import Tagger
 from .page_cache import PageCache
@@ -67,7 +68,8 @@ class PageKey:
 class Conditional:
     """One app's ETag maker and page cache, and in snapshot mode its one data version."""
 
-    def __init__(self, config):
+    def __init__(self, config, reader):
+        self.reader = reader
         self.tagger = Tagger(config)
         self.cache = PageCache(int(config["PAGE_CACHE_BYTES"]), MAX_PAGE_BYTES)
         self.snapshot = bool(config["READ_ONLY"])
@@ -77,7 +79,7 @@ class Conditional:
 
     def data_version(self):
         if not self.snapshot:
-            return data_version.current()
+            return self.reader.read()
         # A snapshot's data never changes: read its version once per process (per copy).
         pid = os.getpid()
         if self.fixed_version is None or self.fixed_version[0] != pid:
@@ -205,7 +207,9 @@ def init_app(app):
     """Answer conditional requests and keep rendered pages; call after the accounts' hooks."""
     from ..auth.identity import identify
 
-    app.extensions["conditional"] = Conditional(app.config)
+    with app.app_context():
+        reader = data_version.Reader(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    app.extensions["conditional"] = Conditional(app.config, reader)
     hooks = app.before_request_funcs.setdefault(None, [])
     position = hooks.index(identify)
     hooks[position:position] = [answer_early]

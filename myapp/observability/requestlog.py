@@ -114,6 +114,13 @@ def after_cursor_execute(conn, _cursor, statement, _parameters, _context, _execu
         stats.add_statement(statement, perf_counter() - started)
 
 
+def record_statement(statement, seconds):
+    """Count a statement sent outside the app's engine (the data version's reader)."""
+    stats = _current.get()
+    if stats is not None and has_request_context():
+        stats.add_statement(statement, seconds)
+
+
 def log_request(stats, duration, slow_after_ms):
     """The request's one line; a slow one also lists its statements (SQL only, never parameters).
     Needs no request context: a streamed response is logged when the server closes it."""

@@ -4,7 +4,7 @@ reads and rolled-back writes leave it alone; restore and seed never bring back a
 import threading
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import event, insert, select, text
 
 from myapp import data_version
 from myapp.database import write_intent
@@ -240,3 +240,26 @@ def test_writes_outside_the_orm_through_the_engine_change_it(app, changes, admin
 
     assert changes(core_insert)
     assert changes(driver_sql)
+
+
+def test_the_version_is_the_last_thing_a_write_locks(app, submit, client):
+    """Step 4 of the lock order (myapp/transactions.py): the shard's row is written just before
+    COMMIT, after every other statement of the transaction."""
+    with app.app_context():
+        engine = db.engine
+    sent = []
+
+    def record(_conn, _cursor, statement, *_args):
+        sent.append(statement)
+
+    token = csrf_token(client, "/users/new")
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        data = {"username": "ann", "email": "ann@example.com", "role": "member", "csrf_token": token}
+        assert client.post("/users/new", data=data).status_code == 303
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    writes = [s for s in sent if not s.startswith(("SELECT", "BEGIN", "COMMIT"))]
+    assert "INSERT INTO history" in writes[-2]
+    assert writes[-1].startswith("INSERT INTO data_versions") and "ON CONFLICT" in writes[-1]
+    assert sum("data_versions" in s for s in sent) == 1

@@ -282,3 +282,29 @@ def test_a_restore_never_serves_a_page_kept_before_it(file_app, file_client, tmp
     response = file_client.get("/users", headers={"If-None-Match": tag})
     assert response.status_code == 200
     assert "carol" not in response.get_data(as_text=True) and "alice" in response.get_data(as_text=True)
+
+
+def test_a_kept_page_and_a_304_are_logged_for_the_sessions_account(app, client, admin_id, make_user):
+    """The request log names the account though it was never loaded (one line each, as always)."""
+    import io
+    import json
+    import logging
+
+    from myapp.observability.requestlog import install_json_logging
+
+    make_user("ann")
+    tag = etag(client.get("/users"))
+    stream, root = io.StringIO(), logging.getLogger()
+    level, handler = root.level, install_json_logging(app, stream)
+    try:
+        assert client.get("/users").status_code == 200  # from memory
+        assert client.get("/users", headers={"If-None-Match": tag}).status_code == 304
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    lines = [line for line in lines if line["logger"] == "myapp.request"]
+    assert [(line["status"], line["account_id"], line["endpoint"]) for line in lines] == [
+        (200, admin_id, "users.index"),
+        (304, admin_id, "users.index"),
+    ]

@@ -85,6 +85,18 @@ class Config:
         return int(os.environ.get("PROXY_COUNT") or 0)
 
     @property
+    def PAGE_CACHE_BYTES(self):  # noqa: N802
+        # Rendered pages kept by each worker process (myapp/conditional/), least recently used out
+        # first; 0 keeps none (ETags and 304s still work).
+        return int(os.environ.get("PAGE_CACHE_BYTES", 16 * 1024 * 1024))
+
+    @property
+    def SNAPSHOT_MAX_AGE(self):  # noqa: N802
+        # Snapshot mode: seconds browsers and shared caches may reuse a page without asking again
+        # (Cache-Control: public, max-age); its data cannot change while the instance runs.
+        return int(os.environ.get("SNAPSHOT_MAX_AGE", 60))
+
+    @property
     def METRICS_TOKEN(self):  # noqa: N802
         # /metrics answers only `Authorization: Bearer <this>`; unset, it answers 404 (off).
         return os.environ.get("METRICS_TOKEN") or None

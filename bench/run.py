@@ -89,6 +89,15 @@ def next_link(url, headers):
     return html.split(marker, 1)[1].split('"', 1)[0].replace("&amp;", "&")
 
 
+def etag_of(url, headers):
+    """The ETag the app gives this URL for these headers (its second answer: the first one of a
+    new session makes the session's CSRF token, and a response that changes the session has none)."""
+    for _ in range(2):
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as response:
+            tag = response.headers.get("ETag")
+    return tag
+
+
 def read_pages(size, hello, raw, app, public, snapshot, token):
     """(name, url, headers) of every read measured at this size; the app's pages signed in."""
     pages = max(1, -(-size // PER_PAGE))
@@ -99,10 +108,17 @@ def read_pages(size, hello, raw, app, public, snapshot, token):
     # The deep page as a person reaches it: the "Next" link on the page before it.
     before_deep = f"{list_url}&page={deep - 1}" if deep > 1 else None
     followed = next_link(before_deep, cookie) if before_deep else None
+    tag = etag_of(list_url, cookie)
     return [
         ("hello world (baseline)", f"{hello.url}/", None),
         ("raw sqlite3 /users (baseline)", f"{raw.url}/users?per_page={PER_PAGE}", None),
         ("/users page 1", list_url, cookie),
+        # A browser revalidating the page it has: If-None-Match with its ETag, answered 304.
+        (
+            "/users page 1, 304 (If-None-Match)",
+            list_url if tag else None,
+            {**cookie, "If-None-Match": tag or ""},
+        ),
         # What signing in costs: the same page read anonymously (READ_ACCESS=public).
         (
             "/users page 1, anonymous (public)",
@@ -134,12 +150,13 @@ def post_one(url, headers):
 
 
 def measure(targets, args, script=None):
-    """{name: [run, ...]} for each target with a URL that answers 2xx, in alternating rounds."""
+    """{name: [run, ...]} for each target with a URL that answers 2xx (or 304 to a conditional
+    request), in alternating rounds."""
     runs, status = {}, {}
     for name, url, headers in targets:
         code = (post_one(url, headers) if script else get(url, headers=headers)[0]) if url else None
         status[name] = code
-        if code is not None and 200 <= code < 300:
+        if code is not None and (200 <= code < 300 or code == 304):
             runs[name] = []
     if not args.smoke:
         for _ in range(args.rounds):

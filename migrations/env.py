@@ -5,6 +5,9 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import inspect
+
+from myapp.data_version import new_epoch
 
 config = context.config
 # `-x quiet=1` (the schema check's scratch database, myapp/commands/schema_check.py) leaves the
@@ -41,6 +44,10 @@ def run_migrations_online():
     conf_args = dict(migrate_ext.configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     with engine().connect() as connection:
+        # The data version's commit hook (myapp/data_version.py) stays off here: before 0004 its
+        # table does not exist. A migration may change what pages show, so the run ends by giving
+        # the data a new epoch instead (new_data_epoch below).
+        connection.execution_options(data_version=False)
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # One transaction for the whole run (SQLite's DDL is transactional), with foreign keys
@@ -54,6 +61,7 @@ def run_migrations_online():
                 context.run_migrations()
                 if sqlite:
                     check_foreign_keys(connection)  # raising here rolls the whole run back
+                new_data_epoch(connection)
         finally:
             if sqlite:
                 set_foreign_keys(connection, True)
@@ -65,6 +73,12 @@ def set_foreign_keys(connection, on):
     # is in autocommit mode (myapp/database.py), while no transaction is open.
     assert not connection.in_transaction()
     connection.connection.dbapi_connection.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+
+
+def new_data_epoch(connection):
+    """No ETag or cached page made before the migrations survives them (when the table exists)."""
+    if inspect(connection).has_table("data_versions"):
+        new_epoch(connection)
 
 
 def check_foreign_keys(connection):

@@ -7,8 +7,9 @@ from flask import Flask
 
 import config as app_config
 
-from . import security
+from . import conditional, security
 from .converters import IdConverter
+from .data_version import track_writes
 from .database import configure_engine, init_database
 from .errors import register_errorhandlers
 from .extensions import csrf, db, migrate
@@ -31,9 +32,11 @@ def create_app(config=None):
     app.jinja_env.add_extension("jinja2.ext.do")  # lets the form macro build its attributes
     register_extensions(app)
     init_database(app)
+    track_writes(app)  # every commit that wrote changes the data version (ETags, page cache)
     init_observability(app)  # before security: its after_request must run last
     security.init_app(app)
     init_accounts(app)
+    conditional.init_app(app)  # ETags, 304s and the page cache: around the accounts' identify()
     register_blueprints(app)
     retry_transactions(app)
     register_errorhandlers(app)

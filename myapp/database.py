@@ -84,7 +84,10 @@ def end_session(_error=None):
     Flask-SQLAlchemy's own teardown rolls back too, but outside every error handler: a ROLLBACK on
     a connection the database has closed would reach gunicorn as a bare HTML 500 after the app
     had answered. Nothing is left to roll back on a dead connection, so invalidate it and go on.
+    A request that never used the session (a page from the cache) has none to end: none is made.
     """
+    if not db.session.registry.has():
+        return
     try:
         db.session.close()
     except DBAPIError:

@@ -8,7 +8,10 @@ in a circle):
      deleted post, the user edited or deleted;
   2. then the posts rows (the post edited or deleted, or a deleted user's posts);
   3. then the kept counts: users.post_count of users already locked in step 1, and last the
-     row_counts shards (myapp/counters.py), one per table, users' before posts'.
+     row_counts shards (myapp/counters.py), one per table, users' before posts';
+  4. last of all, at commit, the writer's data_versions shard (myapp/data_version.py), which the
+     engine's commit hook adds to just before COMMIT: held for one statement, never waited on
+     while holding anything that another writer's step 4 needs.
 
 Without it, a user delete (user row, then the cascade to posts) and a post delete (post row, then
 the user's post_count) lock the same two rows in opposite orders and deadlock; so do a post create

@@ -24,6 +24,8 @@ def test_bench_smoke_run_serves_every_page(tmp_path):
     lines = result.stdout.splitlines()
     for page in ("hello world (baseline)", "raw sqlite3 /users (baseline)", "/users page 1", "/posts page 1"):
         assert any(line.split()[0] == "200" and page in line for line in lines), result.stdout
+    # The page revalidated with its ETag: 304.
+    assert any(line.split()[0] == "304" and "304 (If-None-Match)" in line for line in lines), result.stdout
     # The deep page is reached through the Next link, which carries a cursor.
     assert any("(next link)" in line and "after=" in line for line in lines), result.stdout
     assert any(line.split()[0] == "201" and "minimal insert app" in line for line in lines), result.stdout

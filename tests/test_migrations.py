@@ -45,7 +45,15 @@ def test_upgrade_check_downgrade_upgrade(empty_app):
 
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert tables(empty_app) == {"users", "posts", "row_counts", "api_tokens", "sign_in_failures", "history"}
+    assert tables(empty_app) == {
+        "users",
+        "posts",
+        "row_counts",
+        "api_tokens",
+        "sign_in_failures",
+        "history",
+        "data_versions",
+    }
 
     result = runner.invoke(args=["db", "check"])
     assert result.exit_code == 0, result.output  # no drift between models and migrations

@@ -40,7 +40,7 @@ def test_list_pages_do_not_query_per_row(app, client, make_user, url):
         make_user(posts=1)
     many = count_statements(app, client, url + ("&" if "?" in url else "?") + "per_page=50")
     assert few == many
-    assert few <= 4
+    assert few <= 5  # the page's own, and the data version's for its ETag (myapp/conditional/)
 
 
 @pytest.mark.parametrize("url", ["/users", "/posts", "/users/2", "/stats"])

@@ -5,9 +5,9 @@ def register(app):
     """Add the app's commands to the `flask` command (the README's "Command line" lists them)."""
     from .accounts import create_admin, create_token
     from .backup import backup
-    from .maintenance import check_db, vacuum
+    from .maintenance import check_db, invalidate_caches, vacuum
     from .restore import restore
     from .seed import seed
 
-    for command in (seed, backup, restore, vacuum, check_db, create_admin, create_token):
+    for command in (seed, backup, restore, vacuum, check_db, invalidate_caches, create_admin, create_token):
         app.cli.add_command(command)

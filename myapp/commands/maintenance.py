@@ -1,4 +1,5 @@
-"""flask vacuum and flask check-db: compact the SQLite file; check integrity and the kept counts."""
+"""flask vacuum, flask check-db and flask invalidate-caches: compact the SQLite file; check integrity
+and the kept counts; give the data a new version after changes made outside the app."""
 
 import time
 
@@ -6,8 +7,9 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from .. import data_version
 from ..counters import totals
-from ..database import is_memory_database
+from ..database import is_memory_database, write_intent
 from ..extensions import db
 from ..models import Post, User
 from . import schema_check
@@ -86,3 +88,17 @@ def count_mismatches():
     ).all()
     found += [f"user {uid} has post_count {kept_n}, but {n} posts" for uid, kept_n, n in wrong]
     return found
+
+
+@click.command("invalidate-caches")
+@with_appcontext
+def invalidate_caches():
+    """Give the data a new version: no ETag or cached page made before matches any more.
+
+    The app changes the version with every write it makes (myapp/data_version.py); run this after
+    changing the database another way: pg_restore, SQL typed in psql or sqlite3.
+    """
+    with write_intent(), db.engine.begin() as connection:
+        data_version.new_epoch(connection)
+        version = data_version.read(connection)
+    click.echo(f"The data version is now {version}; pages cached before it will be made afresh.")

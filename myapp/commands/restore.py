@@ -8,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..data_version import new_epoch
 from ..database import write_intent
 from ..extensions import db
 from ..history.writer import record
@@ -47,6 +48,9 @@ def restore(src):
     if found:
         raise click.ClickException("the restored database fails its checks: " + "; ".join(found[:5]))
     with write_intent(), db.engine.begin() as connection:
+        # The backup brought its own, older data version back: a new epoch makes the version
+        # differ from every one served before, so no ETag or cached page outlives the restore.
+        new_epoch(connection)
         record(connection, "restore", f"database restored from the backup {src.name} ({what})")
     click.echo(f"Restored {src} into {live_path} ({what}).")
     if current_app.config.get("READ_ONLY"):

@@ -24,6 +24,7 @@ MINIMUMS = {
     ("users", "version"): 1,
     ("posts", "version"): 1,
     ("row_counts", "n"): 0,
+    ("data_versions", "generation"): 0,
 }
 
 

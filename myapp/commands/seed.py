@@ -10,6 +10,7 @@ from sqlalchemy import column, func, insert, select, table, text
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from ..counters import add_to_total
+from ..data_version import new_epoch
 from ..database import write_intent
 from ..extensions import db
 from ..history.writer import record
@@ -169,8 +170,9 @@ def refresh_statistics(connection):
 def load(user_count, posts_per_user):
     """Insert the users and posts in batches, each its own transaction; return the first number."""
     with db.engine.connect() as connection, bulk_load_settings(connection):
-        with connection.begin():
+        with write_intent(), connection.begin():
             first = highest_seeded_number(connection) + 1
+            new_epoch(connection)  # every batch's commit changes the data version; so does the start
         stamps = Stamps(connection.dialect)
         batch = max(1, BATCH_ROWS // (1 + posts_per_user))
         # On stderr, so that the summary line on stdout stays clean for scripts.

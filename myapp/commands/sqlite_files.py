@@ -16,7 +16,10 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 POSTGRES_HINT = {
     "backup": 'use pg_dump, e.g. pg_dump --format=custom --file=app.dump "$DATABASE_URL"',
-    "restore": 'use pg_restore, e.g. pg_restore --clean --dbname="$DATABASE_URL" app.dump',
+    "restore": (
+        'use pg_restore, e.g. pg_restore --clean --dbname="$DATABASE_URL" app.dump, '
+        "then flask invalidate-caches (the restored data's version is an old one)"
+    ),
     "vacuum": "PostgreSQL's autovacuum does this; run VACUUM (ANALYZE) in psql if you must",
 }
 

@@ -1,7 +1,9 @@
-"""The models: content (users, posts, kept counts), accounts (tokens, failed sign-ins), history."""
+"""The models: content (users, posts, kept counts), accounts (tokens, failed sign-ins), history,
+and the data version."""
 
 from .accounts import ApiToken, SignInFailure
 from .content import ROLES, Post, RowCount, User
 from .history import HistoryEntry
+from .versions import DataVersion
 
-__all__ = ["ROLES", "ApiToken", "HistoryEntry", "Post", "RowCount", "SignInFailure", "User"]
+__all__ = ["ROLES", "ApiToken", "DataVersion", "HistoryEntry", "Post", "RowCount", "SignInFailure", "User"]

@@ -91,7 +91,11 @@ def current_account_id():
     """The signed-in account's id, or None. Reads the user Flask-Login has already loaded for this
     request (g._login_user) and never loads one itself, so logging costs no query."""
     user = g.get("_login_user")
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None:
+        # Answered from the page cache or with a 304 before the account was loaded: the id that
+        # the session names (myapp/conditional/), which that answer was made for.
+        return g.get("_page_account_id")
+    if not getattr(user, "is_authenticated", False):
         return None
     return getattr(user, "id", None)
 
@@ -108,6 +112,13 @@ def after_cursor_execute(conn, _cursor, statement, _parameters, _context, _execu
     stats = _current.get()
     if started is not None and stats is not None and has_request_context():
         stats.add_statement(statement, perf_counter() - started)
+
+
+def record_statement(statement, seconds):
+    """Count a statement sent outside the app's engine (the data version's reader)."""
+    stats = _current.get()
+    if stats is not None and has_request_context():
+        stats.add_statement(statement, seconds)
 
 
 def log_request(stats, duration, slow_after_ms):

@@ -1,0 +1,112 @@
+"""How ?q= finds rows through the search index, with the count of a large match capped at CAP.
+
+A term of MIN_SUBSTRING (3) or more characters matches anywhere in the text, ignoring case, with
+% _ \\ and quotes matching themselves. SQLite finds the candidates in the FTS5 trigram index
+(a phrase query: the term's trigrams, next to each other); PostgreSQL's planner uses the GIN trigram
+indexes for ILIKE. Either way the exact ILIKE condition is applied to the candidates as well, so
+the rows are the ones a plain ILIKE scan would give (FTS5 also folds non-ASCII case).
+
+Shorter terms are bounded differently, as trigrams cannot find them: they match the START of the
+text (a username or email starting with "ab", a title starting with "ab"), which is a range of the
+lower() index that every searched column has, never a scan of the table.
+
+Rare, none and common terms all stay fast because the count comes first, capped: at most CAP + 1
+matches are counted, driven by the index. At CAP or fewer, the page is read from those ids
+(`id IN (...)`) and sorted: a few hundred rows. Above CAP the term is common, and the page is read
+by walking the sort key's index and testing each row, which finds a page of dense matches at once;
+an IN list there would fetch every match (a million rowids for "user") to show twenty.
+"""
+
+from functools import cached_property
+
+from sqlalchemy import and_, column, func, literal_column, or_, select, table
+
+from ..extensions import db
+from ..listing import like_pattern
+from . import index
+
+CAP = 1000  # a match counted in full up to here; beyond, "1000+"
+MIN_SUBSTRING = 3  # the trigram index needs 3 characters; shorter terms match the start
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+class Search:
+    """The rows of model whose columns match term (and the scope filters, e.g. one author's posts)."""
+
+    def __init__(self, term, model, columns, scope=()):
+        self.term, self.model, self.scope = term, model, list(scope)
+        self.columns = [getattr(model, name) for name in columns]
+        self.names = columns
+        self.prefix = len(term) < MIN_SUBSTRING
+        self.dialect = db.session.get_bind().dialect.name
+        # On SQLite the FTS index finds the candidates. Not within a scope: one author's posts are
+        # few, and the author index finds them faster than the whole title index could.
+        self.fts = (
+            index.FTS_TABLES[model.__tablename__][0]
+            if self.dialect == "sqlite" and not self.prefix and not self.scope
+            else None
+        )
+
+    def condition(self, walk=False):
+        """The exact test of one row, true for exactly the rows that match.
+
+        walk=True: the same test in a form no index can serve, so that the planner walks the sort
+        key's index and tests each row (the plan for a common term) instead of reading every
+        match through the search index and sorting them all.
+        """
+        if self.prefix:
+            return or_(*(self._starts_with(c, walk) for c in self.columns))
+        pattern = like_pattern(self.term)
+        # col || '' is the same text, but not the column the GIN index is on (PostgreSQL).
+        return or_(*((c.concat("") if walk else c).ilike(pattern, escape="\\") for c in self.columns))
+
+    def _starts_with(self, col, walk):
+        # A range of lower(col), which its index holds in order. SQLite's lower() folds ASCII only.
+        low = self.term.translate(ASCII_LOWER) if self.dialect == "sqlite" else self.term.lower()
+        high = low[:-1] + chr(ord(low[-1]) + 1)
+        key = func.lower(col)
+        # The LIKE test alone is exact; the range in front of it is what an index can find.
+        starts = key.startswith(low, autoescape=True)
+        return starts if walk else and_(key >= low, key < high, starts)
+
+    def _match(self):
+        """The FTS5 query: the term as one quoted phrase (quotes doubled) in the searched columns."""
+        phrase = '"' + self.term.replace('"', '""') + '"'
+        return literal_column(self.fts).op("MATCH")(f"{{{' '.join(self.names)}}} : {phrase}")
+
+    def _indexed_ids(self):
+        """A SELECT of the ids of every match, found through an index."""
+        if self.fts:
+            return select(table(self.fts, column("rowid")).c.rowid).where(self._match())
+        return select(self.model.id).where(self.condition(), *self.scope)
+
+    @cached_property
+    def _counted(self):
+        """How many rows match, counted to CAP + 1 at most (the index drives: no table scan)."""
+        if self.fts:
+            fts = table(self.fts, column("rowid"))
+            rows = (
+                select(literal_column("1"))
+                .select_from(fts)
+                .join(self.model, self.model.id == fts.c.rowid)
+                .where(self._match(), self.condition())
+            )
+        else:
+            rows = select(literal_column("1")).select_from(self.model).where(self.condition(), *self.scope)
+        return db.session.scalar(select(func.count()).select_from(rows.limit(CAP + 1).subquery()))
+
+    @property
+    def capped(self):
+        """More than CAP rows match: the total shown is "CAP+", a lower bound."""
+        return self._counted > CAP
+
+    @property
+    def total(self):
+        return min(self._counted, CAP)
+
+    def filters(self):
+        """WHERE clauses selecting the matches, shaped for the plan that suits their number."""
+        if self.capped:
+            # Common: walk the sort key's index and test each row (see the module's docstring).
+            return [*self.scope, self.condition(walk=True)]
+        return [*self.scope, self.condition(), self.model.id.in_(self._indexed_ids())]

@@ -11,6 +11,7 @@ from myapp.counters import add_to_total
 from myapp.database import write_intent
 from myapp.extensions import db
 from myapp.models import Post, RowCount, User
+from myapp.search import match
 from myapp.search.match import CAP
 
 from .conftest import ON_POSTGRES, sqlite_only
@@ -163,8 +164,18 @@ def test_the_api_says_when_its_total_is_capped(app, client):
     assert client.get("/api/users").get_json()["total_capped"] is False
 
 
-def test_a_common_term_and_a_rare_one_agree_with_a_plain_scan(app, client):
-    """Both plans (the sort index walked for a common term, the index's ids for a rare one)."""
+@pytest.mark.parametrize("walk_steps", [match.WALK_STEPS, 1])
+def test_a_common_term_and_a_rare_one_agree_with_a_plain_scan(app, client, monkeypatch, walk_steps):
+    """Every plan gives the rows a plain scan would: the sort index walked for a common term, the
+    index's ids for a rare one, and (walk_steps=1, SQLite) the walk given up for the index's ids."""
+    monkeypatch.setattr(match, "WALK_STEPS", walk_steps)
+    plans, filters = [], match.Search.filters
+
+    def spy(search, walk=None):
+        plans.append(walk)
+        return filters(search, walk)
+
+    monkeypatch.setattr(match.Search, "filters", spy)
     bulk_users(app, "walk", CAP + 30)
     orders = {
         "-created": [User.created_at.desc(), User.id.desc()],
@@ -178,6 +189,10 @@ def test_a_common_term_and_a_rare_one_agree_with_a_plain_scan(app, client):
             stmt = select(User.username).where(func.lower(User.username).like(f"%{q}%"))
             expected = db.session.scalars(stmt.order_by(*orders[sort]).limit(100)).all()
         assert [u["username"] for u in body["items"]] == expected
+    # The two common terms walked the sort index (and gave up for the index's ids: walk_steps=1 on
+    # SQLite), the two rare ones (walk10, walk0 below CAP) read the index's ids (walk=None) at once.
+    walked = [True, False] if walk_steps == 1 and not ON_POSTGRES else [True]
+    assert plans == [*walked, *walked, None, None]
 
 
 def test_seed_then_search(app, client, runner):

@@ -51,7 +51,9 @@ def post_page(args, user_id=None):
     """
     if args.q:
         search = post_search(args.q, user_id)
-        rows = page_rows(matching_posts(search.filters()), Post.id, SORT_COLUMNS, args, _sort_key)
+        rows = search.rows(
+            lambda filters: page_rows(matching_posts(filters), Post.id, SORT_COLUMNS, args, _sort_key)
+        )
         return Page(rows, args.page, args.per_page, search.total, capped=search.capped, prefix=search.prefix)
     filters = post_filters(args, user_id)
     if user_id is not None:

@@ -54,7 +54,9 @@ def user_page(args, emails=True):
         rows = page_rows(matching_users(), User.id, SORT_COLUMNS, args, _sort_key)
         return Page(rows, args.page, args.per_page, total("users"))
     search = user_search(args.q, emails)
-    rows = page_rows(matching_users(search.filters()), User.id, SORT_COLUMNS, args, _sort_key)
+    rows = search.rows(
+        lambda filters: page_rows(matching_users(filters), User.id, SORT_COLUMNS, args, _sort_key)
+    )
     return Page(rows, args.page, args.per_page, search.total, capped=search.capped, prefix=search.prefix)
 
 

@@ -22,11 +22,6 @@ down_revision = '0003'
 branch_labels = None
 depends_on = None
 
-TRIGRAM_INDEXES = [
-    ('ix_users_username_trgm', 'users', 'username'),
-    ('ix_users_email_trgm', 'users', 'email'),
-    ('ix_posts_title_trgm', 'posts', 'title'),
-]
 
 
 def upgrade():
@@ -36,7 +31,7 @@ def upgrade():
             index.create_index(bind, table)
     elif bind.dialect.name == 'postgresql':
         index.create_trigram_extension(bind)
-        for name, table, column in TRIGRAM_INDEXES:
+        for name, table, column in index.TRIGRAM_INDEXES:
             op.create_index(
                 name, table, [column], postgresql_using='gin', postgresql_ops={column: 'gin_trgm_ops'}
             )
@@ -48,6 +43,6 @@ def downgrade():
         for table in index.FTS_TABLES:
             index.drop_index(bind, table)
     elif bind.dialect.name == 'postgresql':
-        for name, table, _column in TRIGRAM_INDEXES:
+        for name, table, _column in index.TRIGRAM_INDEXES:
             op.drop_index(name, table_name=table)
         # pg_trgm stays: an extension belongs to the whole database, and something else may use it.

@@ -11,7 +11,7 @@ text (a username or email starting with "ab", a title starting with "ab"), which
 lower() index that every searched column has, never a scan of the table.
 
 Rare, none and common terms all stay fast because the count comes first, capped: at most CAP + 1
-matches are counted, driven by the index. At CAP or fewer, the page is read from those ids
+matching ids are read, driven by the index. At CAP or fewer, the page is read by those ids
 (`id IN (...)`) and sorted: a few hundred rows. Above CAP the term is common, and the page is read
 by walking the sort key's index and testing each row, which finds a page of dense matches at once;
 an IN list there would fetch every match (a million rowids for "user") to show twenty.
@@ -83,32 +83,37 @@ class Search:
         return select(self.model.id).where(self.condition(), *self.scope)
 
     @cached_property
-    def _counted(self):
-        """How many rows match, counted to CAP + 1 at most (the index drives: no table scan)."""
+    def _found(self):
+        """The ids of the matches, CAP + 1 at most, found through the index (no table scan): they
+        give the count, and a page of a rare term is read by them, so the index is searched once."""
         if self.fts:
             fts = table(self.fts, column("rowid"))
-            rows = (
-                select(literal_column("1"))
+            stmt = (
+                select(self.model.id)
                 .select_from(fts)
                 .join(self.model, self.model.id == fts.c.rowid)
                 .where(self._match(), self.condition())
             )
         else:
-            rows = select(literal_column("1")).select_from(self.model).where(self.condition(), *self.scope)
-        return db.session.scalar(select(func.count()).select_from(rows.limit(CAP + 1).subquery()))
+            stmt = select(self.model.id).where(self.condition(), *self.scope)
+        return db.session.scalars(stmt.limit(CAP + 1)).all()
 
     @property
     def capped(self):
         """More than CAP rows match: the total shown is "CAP+", a lower bound."""
-        return self._counted > CAP
+        return len(self._found) > CAP
 
     @property
     def total(self):
-        return min(self._counted, CAP)
+        return min(len(self._found), CAP)
 
     def filters(self, walk=None):
-        """WHERE clauses selecting the matches, shaped for the plan that suits their number."""
-        if walk if walk is not None else self.capped:
+        """WHERE clauses selecting the matches, shaped for the plan that suits their number:
+        the ids found when they are CAP or fewer; else a walk of the sort key's index testing each
+        row (walk=True); walk=False, the ids from the search index again, in SQL."""
+        if walk is None and not self.capped:
+            return [self.model.id.in_(self._found)]
+        if walk is None or walk:
             # Common: walk the sort key's index and test each row (see the module's docstring).
             return [*self.scope, self.condition(walk=True)]
         return [*self.scope, self.condition(), self.model.id.in_(self._indexed_ids())]

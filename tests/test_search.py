@@ -110,6 +110,14 @@ def test_one_or_two_characters_match_the_start_only_and_the_page_says_so(client,
     assert "No posts whose title starts with “q”" in client.get("/posts?q=q").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("term", ["\ud7ff", "\U0010ffff", "a\U0010ffff", "%", "_", "\\", '"'])
+def test_short_terms_at_the_edges_of_unicode_and_like(client, make_user, term):
+    make_user("plain")
+    response = client.get("/api/users", query_string={"q": term})
+    assert response.status_code == 200
+    assert response.get_json()["items"] == []
+
+
 def bulk_users(app, prefix, count):
     """count users named <prefix>0001... with one post each, in one INSERT per table (not forms)."""
     stamp = datetime(2026, 1, 1, tzinfo=UTC)

@@ -17,6 +17,7 @@ by walking the sort key's index and testing each row, which finds a page of dens
 an IN list there would fetch every match (a million rowids for "user") to show twenty.
 """
 
+import sys
 from contextlib import contextmanager
 from functools import cached_property
 
@@ -29,6 +30,8 @@ from . import index
 
 CAP = 1000  # a match counted in full up to here; beyond, "1000+"
 MIN_SUBSTRING = 3  # the trigram index needs 3 characters; shorter terms match the start
+# The code point after U+D7FF that a string may hold: surrogates cannot be encoded.
+NEXT_CODE_POINT = {0xD7FF: 0xE000}
 ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -65,11 +68,15 @@ class Search:
     def _starts_with(self, col, walk):
         # A range of lower(col), which its index holds in order. SQLite's lower() folds ASCII only.
         low = self.term.translate(ASCII_LOWER) if self.dialect == "sqlite" else self.term.lower()
-        high = low[:-1] + chr(ord(low[-1]) + 1)
         key = func.lower(col)
         # The LIKE test alone is exact; the range in front of it is what an index can find.
         starts = key.startswith(low, autoescape=True)
-        return starts if walk else and_(key >= low, key < high, starts)
+        if walk:
+            return starts
+        following = NEXT_CODE_POINT.get(ord(low[-1]), ord(low[-1]) + 1)
+        if following > sys.maxunicode:  # nothing sorts after it: the range is open above
+            return and_(key >= low, starts)
+        return and_(key >= low, key < low[:-1] + chr(following), starts)
 
     def _match(self):
         """The FTS5 query: the term as one quoted phrase (quotes doubled) in the searched columns."""

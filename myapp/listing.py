@@ -137,6 +137,11 @@ class Page:
     page: int
     per_page: int
     total: int
+    # A search counts its matches only up to a cap (myapp/search/match.py): then total is a lower
+    # bound ("1000+"), pages too, and there is a next page as long as this one is full.
+    capped: bool = False
+    # A search term too short for the index, matched at the start of the text only.
+    prefix: bool = False
 
     @property
     def pages(self):
@@ -148,6 +153,8 @@ class Page:
 
     @property
     def has_next(self):
+        if self.capped:
+            return len(self.items) == self.per_page
         return self.page < self.pages
 
     @property

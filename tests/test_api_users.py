@@ -43,7 +43,10 @@ def test_list_pages_searches_and_sorts(client, make_user):
         "carol",
         ADMIN,
     ]
-    assert [u["username"] for u in client.get("/api/users?q=AR").get_json()["items"]] == ["carol"]
+    assert [u["username"] for u in client.get("/api/users?q=ARO").get_json()["items"]] == ["carol"]
+    # One or two characters: the start of a name (or email) only.
+    assert [u["username"] for u in client.get("/api/users?q=Ca").get_json()["items"]] == ["carol"]
+    assert client.get("/api/users?q=ar").get_json()["items"] == []
     by_posts = client.get("/api/users?sort=-posts").get_json()["items"]
     assert by_posts[0]["username"] == "bob" and by_posts[0]["post_count"] == 2
 

@@ -8,6 +8,7 @@ from flask import current_app
 
 from ..converters import MAX_ID
 from ..posts import queries as post_queries
+from ..search.match import CAP
 from ..users import queries as user_queries
 from . import bp
 from .schemas import SCHEMAS
@@ -53,7 +54,16 @@ def list_parameters(sorts, default_sort):
             "description": f"Larger values are capped at {config['MAX_PER_PAGE']}.",
             "schema": {"type": "integer", "minimum": 1, "default": config["PER_PAGE"]},
         },
-        {"name": "q", "in": "query", "description": "Substring to search for.", "schema": {"type": "string"}},
+        {
+            "name": "q",
+            "in": "query",
+            "description": (
+                "Search, ignoring case. Three or more characters match anywhere in the text; one or two "
+                "characters match its start only (SPEC §14: short terms are bounded). Counts of more "
+                f"than {CAP} matches stop there (total_capped)."
+            ),
+            "schema": {"type": "string"},
+        },
         {
             "name": "sort",
             "in": "query",

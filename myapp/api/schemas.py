@@ -3,6 +3,7 @@
 from .. import rules
 from ..converters import MAX_ID
 from ..models import history
+from ..search.match import CAP
 
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 TIMESTAMP = {"type": "string", "format": "date-time"}
@@ -34,10 +35,22 @@ def page_of(item):
             "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{item}"}},
             "page": {"type": "integer", "minimum": 1},
             "per_page": {"type": "integer", "minimum": 1},
-            "total": {"type": "integer", "minimum": 0},
+            "total": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "How many match; a lower bound when total_capped is true.",
+            },
+            "total_capped": {
+                "type": "boolean",
+                "description": (
+                    f"True when a search (q) matched more than {CAP} items and stopped counting there: "
+                    "total is then the cap and pages a lower bound; keep asking for the next page "
+                    "until one comes back with fewer than per_page items."
+                ),
+            },
             "pages": {"type": "integer", "minimum": 1},
         },
-        ["items", "page", "per_page", "total", "pages"],
+        ["items", "page", "per_page", "total", "total_capped", "pages"],
     )
 
 

@@ -73,5 +73,7 @@ def page_json(page, item_json):
         "page": page.page,
         "per_page": page.per_page,
         "total": page.total,
+        # A search stops counting at a cap (myapp/search/match.py): total is then a lower bound.
+        "total_capped": page.capped,
         "pages": page.pages,
     }

@@ -13,6 +13,13 @@ from ..types import RowId, UTCDateTime, now_utc
 ROLES = ("member", "admin")
 
 
+def trigram_index(name, column):
+    """A GIN trigram index for ILIKE '%...%' on PostgreSQL only (migrations/env.py skips it
+    elsewhere, as create_all does)."""
+    index = Index(name, column, postgresql_using="gin", postgresql_ops={column: "gin_trgm_ops"})
+    return index.ddl_if(dialect="postgresql")
+
+
 class User(UserMixin, db.Model):
     """A person in the lists, and an account when they have a password (myapp/auth/)."""
 
@@ -48,6 +55,9 @@ class User(UserMixin, db.Model):
         Index("ix_users_post_count", post_count),
         # "Is there an admin?" (the sign-in page, the last-admin rule) without scanning every user.
         Index("ix_users_role", role),
+        # Substring search on PostgreSQL (pg_trgm; SQLite has FTS5 tables instead: myapp/search/).
+        trigram_index("ix_users_username_trgm", "username"),
+        trigram_index("ix_users_email_trgm", "email"),
         CheckConstraint(role.in_(ROLES), name="role"),
         # Ids are never reused (SPEC §13): a deleted row's id stays its own in the history.
         {"sqlite_autoincrement": True},
@@ -100,6 +110,7 @@ class Post(db.Model):
     __table_args__ = (
         Index("ix_posts_created_at", created_at),
         Index("ix_posts_title_lower", func.lower(title)),
+        trigram_index("ix_posts_title_trgm", "title"),
         {"sqlite_autoincrement": True},
     )
 

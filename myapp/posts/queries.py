@@ -4,8 +4,9 @@ from sqlalchemy import func, select
 
 from ..counters import total
 from ..extensions import db
-from ..listing import Page, like_pattern, order_by, page_rows, sort_choices
+from ..listing import Page, order_by, page_rows, sort_choices
 from ..models import Post, User
+from ..search.match import Search
 
 SORT_COLUMNS = {
     "title": (func.lower(Post.title), Post.id),
@@ -16,38 +17,50 @@ SORTS = sort_choices(SORT_COLUMNS)
 DEFAULT_SORT = "-created"
 
 
+def post_search(q, user_id=None):
+    """Posts whose title contains q, ignoring case (one or two characters: starts with q), by
+    anyone or by one author (myapp/search/match.py)."""
+    scope = [Post.user_id == user_id] if user_id is not None else []
+    return Search(q, Post, ("title",), scope=scope)
+
+
 def post_filters(args, user_id=None):
-    filters = []
     if args.q:
-        filters.append(Post.title.ilike(like_pattern(args.q), escape="\\"))
-    if user_id is not None:
-        filters.append(Post.user_id == user_id)
-    return filters
+        return post_search(args.q, user_id).filters()
+    return [Post.user_id == user_id] if user_id is not None else []
 
 
 def filtered_posts(args, user_id=None):
     """Every post ListArgs (and an author) match, with its author, in their sort order."""
-    return matching_posts(args, user_id).order_by(*order_by(SORT_COLUMNS, args.sort))
+    return matching_posts(post_filters(args, user_id)).order_by(*order_by(SORT_COLUMNS, args.sort))
 
 
-def matching_posts(args, user_id=None):
-    """Every post ListArgs (and an author) match, with its author, unordered."""
+def matching_posts(filters=()):
+    """The posts that filters select, with their author, unordered."""
     return (
         select(Post.id, Post.title, Post.created_at, Post.user_id, User.username.label("author"))
         .join(User, Post.user_id == User.id)
-        .where(*post_filters(args, user_id))
+        .where(*filters)
     )
 
 
 def post_page(args, user_id=None):
-    """The page of posts that ListArgs (and an optional author) select, each with its author."""
+    """The page of posts that ListArgs (and an optional author) select, each with its author.
+
+    Unsearched, the total is a kept count; searched, it is capped (Page.capped: "1000+").
+    """
     if args.q:
-        count = db.session.scalar(select(func.count()).select_from(Post).where(*post_filters(args, user_id)))
-    elif user_id is not None:
+        search = post_search(args.q, user_id)
+        rows = search.rows(
+            lambda filters: page_rows(matching_posts(filters), Post.id, SORT_COLUMNS, args, _sort_key)
+        )
+        return Page(rows, args.page, args.per_page, search.total, capped=search.capped, prefix=search.prefix)
+    filters = post_filters(args, user_id)
+    if user_id is not None:
         count = db.session.scalar(select(User.post_count).where(User.id == user_id)) or 0
     else:
         count = total("posts")
-    rows = page_rows(matching_posts(args, user_id), Post.id, SORT_COLUMNS, args, _sort_key)
+    rows = page_rows(matching_posts(filters), Post.id, SORT_COLUMNS, args, _sort_key)
     return Page(rows, args.page, args.per_page, count)
 
 

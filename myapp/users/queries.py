@@ -1,11 +1,12 @@
 """The SQL behind the users pages (and the API): one query per list, no query per row."""
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from ..counters import total
 from ..extensions import db
-from ..listing import Page, like_pattern, order_by, page_rows, sort_choices
+from ..listing import Page, order_by, page_rows, sort_choices
 from ..models import Post, User
+from ..search.match import Search
 
 # Each sort ends with the id so that equal keys keep a stable order across pages.
 SORT_COLUMNS = {
@@ -27,34 +28,36 @@ def sorts_for(emails):
     return SORTS if emails else PUBLIC_SORTS
 
 
-def user_match(q, emails=True):
-    """Users whose username (or email, for those who may see it) contains q (case-insensitive)."""
-    pattern = like_pattern(q)
-    by_name = User.username.ilike(pattern, escape="\\")
-    return or_(by_name, User.email.ilike(pattern, escape="\\")) if emails else by_name
+def user_search(q, emails=True):
+    """Users whose username (or email, for those who may see it) contains q, ignoring case; a q
+    of one or two characters matches their start (myapp/search/match.py)."""
+    return Search(q, User, ("username", "email") if emails else ("username",))
 
 
-def matching_users(args, emails=True):
-    """Every user ListArgs match (q), unordered: the columns the lists, the API and the CSV show."""
-    stmt = select(User.id, User.username, User.email, User.post_count, User.created_at)
-    if args.q:
-        stmt = stmt.where(user_match(args.q, emails))
-    return stmt
+def matching_users(filters=()):
+    """The users that filters select, unordered: the columns the lists, the API and the CSV show."""
+    return select(User.id, User.username, User.email, User.post_count, User.created_at).where(*filters)
 
 
 def filtered_users(args, emails=True):
     """Every user ListArgs match, in their sort order (the CSV export streams this)."""
-    return matching_users(args, emails).order_by(*order_by(SORT_COLUMNS, args.sort))
+    filters = user_search(args.q, emails).filters() if args.q else ()
+    return matching_users(filters).order_by(*order_by(SORT_COLUMNS, args.sort))
 
 
 def user_page(args, emails=True):
-    """The page of users that ListArgs select, with each user's post count."""
-    if args.q:
-        count = db.session.scalar(select(func.count()).select_from(User).where(user_match(args.q, emails)))
-    else:
-        count = total("users")
-    rows = page_rows(matching_users(args, emails), User.id, SORT_COLUMNS, args, _sort_key)
-    return Page(rows, args.page, args.per_page, count)
+    """The page of users that ListArgs select, with each user's post count.
+
+    Unsearched, the total is the kept count; searched, it is capped (Page.capped: "1000+").
+    """
+    if not args.q:
+        rows = page_rows(matching_users(), User.id, SORT_COLUMNS, args, _sort_key)
+        return Page(rows, args.page, args.per_page, total("users"))
+    search = user_search(args.q, emails)
+    rows = search.rows(
+        lambda filters: page_rows(matching_users(filters), User.id, SORT_COLUMNS, args, _sort_key)
+    )
+    return Page(rows, args.page, args.per_page, search.total, capped=search.capped, prefix=search.prefix)
 
 
 def _sort_key(columns, user_id):

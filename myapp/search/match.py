@@ -1,0 +1,166 @@
+"""How ?q= finds rows through the search index, with the count of a large match capped at CAP.
+
+A term of MIN_SUBSTRING (3) or more characters matches anywhere in the text, ignoring case, with
+% _ \\ and quotes matching themselves. SQLite finds the candidates in the FTS5 trigram index
+(a phrase query: the term's trigrams, next to each other); PostgreSQL's planner uses the GIN trigram
+indexes for ILIKE. Either way the exact ILIKE condition is applied to the candidates as well, so
+the rows are the ones a plain ILIKE scan would give (FTS5 also folds non-ASCII case).
+
+Shorter terms are bounded differently, as trigrams cannot find them: they match the START of the
+text (a username or email starting with "ab", a title starting with "ab"), which is a range of the
+lower() index that every searched column has, never a scan of the table.
+
+Rare, none and common terms all stay fast because the count comes first, capped: at most CAP + 1
+matching ids are read, driven by the index. At CAP or fewer, the page is read by those ids
+(`id IN (...)`) and sorted: a few hundred rows. Above CAP the term is common, and the page is read
+by walking the sort key's index and testing each row, which finds a page of dense matches at once;
+an IN list there would fetch every match (a million rowids for "user") to show twenty.
+"""
+
+import sys
+from contextlib import contextmanager
+from functools import cached_property
+
+from sqlalchemy import and_, column, func, literal_column, or_, select, table
+from sqlalchemy.exc import OperationalError
+
+from ..extensions import db
+from ..listing import like_pattern
+from . import index
+
+CAP = 1000  # a match counted in full up to here; beyond, "1000+"
+MIN_SUBSTRING = 3  # the trigram index needs 3 characters; shorter terms match the start
+# The code point after U+D7FF that a string may hold: surrogates cannot be encoded.
+NEXT_CODE_POINT = {0xD7FF: 0xE000}
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+class Search:
+    """The rows of model whose columns match term (and the scope filters, e.g. one author's posts)."""
+
+    def __init__(self, term, model, columns, scope=()):
+        self.term, self.model, self.scope = term, model, list(scope)
+        self.columns = [getattr(model, name) for name in columns]
+        self.names = columns
+        self.prefix = len(term) < MIN_SUBSTRING
+        self.dialect = db.session.get_bind().dialect.name
+        # On SQLite the FTS index finds the candidates. Not within a scope: one author's posts are
+        # few, and the author index finds them faster than the whole title index could.
+        self.fts = (
+            index.FTS_TABLES[model.__tablename__][0]
+            if self.dialect == "sqlite" and not self.prefix and not self.scope
+            else None
+        )
+
+    def condition(self, walk=False):
+        """The exact test of one row, true for exactly the rows that match.
+
+        walk=True: the same test in a form no index can serve, so that the planner walks the sort
+        key's index and tests each row (the plan for a common term) instead of reading every
+        match through the search index and sorting them all.
+        """
+        if self.prefix:
+            return or_(*(self._starts_with(c, walk) for c in self.columns))
+        pattern = like_pattern(self.term)
+        # col || '' is the same text, but not the column the GIN index is on (PostgreSQL).
+        return or_(*((c.concat("") if walk else c).ilike(pattern, escape="\\") for c in self.columns))
+
+    def _starts_with(self, col, walk):
+        # A range of lower(col), which its index holds in order. SQLite's lower() folds ASCII only.
+        low = self.term.translate(ASCII_LOWER) if self.dialect == "sqlite" else self.term.lower()
+        key = func.lower(col)
+        # The LIKE test alone is exact; the range in front of it is what an index can find.
+        starts = key.startswith(low, autoescape=True)
+        if walk:
+            return starts
+        following = NEXT_CODE_POINT.get(ord(low[-1]), ord(low[-1]) + 1)
+        if following > sys.maxunicode:  # nothing sorts after it: the range is open above
+            return and_(key >= low, starts)
+        return and_(key >= low, key < low[:-1] + chr(following), starts)
+
+    def _match(self):
+        """The FTS5 query: the term as one quoted phrase (quotes doubled) in the searched columns."""
+        phrase = '"' + self.term.replace('"', '""') + '"'
+        return literal_column(self.fts).op("MATCH")(f"{{{' '.join(self.names)}}} : {phrase}")
+
+    def _indexed_ids(self):
+        """A SELECT of the ids of every match, found through an index."""
+        if self.fts:
+            return select(table(self.fts, column("rowid")).c.rowid).where(self._match())
+        return select(self.model.id).where(self.condition(), *self.scope)
+
+    @cached_property
+    def _found(self):
+        """The ids of the matches, CAP + 1 at most, found through the index (no table scan): they
+        give the count, and a page of a rare term is read by them, so the index is searched once."""
+        if self.fts:
+            fts = table(self.fts, column("rowid"))
+            stmt = (
+                select(self.model.id)
+                .select_from(fts)
+                .join(self.model, self.model.id == fts.c.rowid)
+                .where(self._match(), self.condition())
+            )
+        else:
+            stmt = select(self.model.id).where(self.condition(), *self.scope)
+        return db.session.scalars(stmt.limit(CAP + 1)).all()
+
+    @property
+    def capped(self):
+        """More than CAP rows match: the total shown is "CAP+", a lower bound."""
+        return len(self._found) > CAP
+
+    @property
+    def total(self):
+        return min(len(self._found), CAP)
+
+    def filters(self, walk=None):
+        """WHERE clauses selecting the matches, shaped for the plan that suits their number:
+        the ids found when they are CAP or fewer; else a walk of the sort key's index testing each
+        row (walk=True); walk=False, the ids from the search index again, in SQL."""
+        if walk is None and not self.capped:
+            return [self.model.id.in_(self._found)]
+        if walk is None or walk:
+            # Common: walk the sort key's index and test each row (see the module's docstring).
+            return [*self.scope, self.condition(walk=True)]
+        return [*self.scope, self.condition(), self.model.id.in_(self._indexed_ids())]
+
+    def rows(self, read):
+        """read(filters) for the page's rows, by the plan that suits the number of matches.
+
+        A common term's matches can still lie far apart in the sort order (1000+ matches at the
+        end of a million rows: "user9" by username). On SQLite the walk gets a budget of virtual
+        machine steps between two rows it returns; past it, the page is read from the index's ids
+        after all, which costs in proportion to the matches instead of to the rows walked.
+        """
+        if not self.capped:
+            return read(self.filters())
+        if self.dialect != "sqlite":
+            return read(self.filters(walk=True))
+        try:
+            with step_budget(WALK_STEPS):
+                return read(self.filters(walk=True))
+        except OperationalError as error:
+            if "interrupted" not in str(error.orig):
+                raise
+        return read(self.filters(walk=False))
+
+
+# About 45,000 rows of the sort index walked between two matches (some 10 ms here); a common
+# term's dense matches come far sooner, a rare one never gets here (it is counted first).
+WALK_STEPS = 500_000
+
+
+@contextmanager
+def step_budget(steps):
+    """Interrupt an SQLite statement that runs `steps` VM steps without returning a row.
+
+    SQLite calls the progress handler every `steps` steps of one sqlite3_step(), that is between
+    two rows; returning 1 interrupts the statement (a read: the transaction stays as it was).
+    """
+    sqlite = db.session.connection().connection.driver_connection
+    sqlite.set_progress_handler(lambda: 1, steps)
+    try:
+        yield
+    finally:
+        sqlite.set_progress_handler(None, steps)

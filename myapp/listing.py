@@ -101,11 +101,14 @@ def sort_choices(names):
     return {name for name in names} | {f"-{name}" for name in names}
 
 
-def page_rows(stmt, id_column, sorts, args, anchor):
+def page_rows(stmt, id_column, sorts, args, anchor, offset_stmt=None, exact_total=None):
     """The rows of stmt on the page args select: seek from a cursor, else OFFSET over ids.
 
     anchor(columns, id) is a SELECT of the sort key of the row with that id; it runs inside the
     page's own query, so a cursor costs no extra round trip. Sorts end with the id: keys are unique.
+    For a typed page (offset_ids): offset_stmt, when given, selects the same rows as stmt from
+    fewer tables (posts without their authors), and exact_total is the number of rows stmt
+    selects when it is known exactly (a kept count; never a capped or estimated one).
     """
     columns = sorts[args.sort.removeprefix("-")]
     descending = args.sort.startswith("-")
@@ -127,8 +130,28 @@ def page_rows(stmt, id_column, sorts, args, anchor):
     order = order_by(sorts, args.sort)
     if args.offset == 0:
         return db.session.execute(stmt.order_by(*order).limit(args.per_page)).all()
-    ids = stmt.with_only_columns(id_column).order_by(*order).limit(args.per_page).offset(args.offset)
+    ids = offset_ids(stmt if offset_stmt is None else offset_stmt, id_column, sorts, args, exact_total)
+    if ids is None:
+        return []  # past the last row: no query walks the whole index to find nothing
     return db.session.execute(stmt.where(id_column.in_(ids.scalar_subquery())).order_by(*order)).all()
+
+
+def offset_ids(stmt, id_column, sorts, args, exact_total):
+    """A SELECT of the ids on a typed page, counted from the nearer end; None past the last row.
+
+    OFFSET walks every index entry it skips (a million of them: 150 ms on PostgreSQL). With the
+    exact number of rows known, a page past the middle is counted back from the last row in the
+    reverse order instead: the walk is at most half the index, and the last page is as quick as
+    the first. stmt selects from as few tables as the sort allows (see page_rows).
+    """
+    limit, offset, sort = args.per_page, args.offset, args.sort
+    if exact_total is not None and offset > exact_total // 2:
+        left = exact_total - offset  # rows from this page's first to the very last
+        if left <= 0:
+            return None
+        limit, offset = min(limit, left), max(0, left - limit)
+        sort = sort.removeprefix("-") if sort.startswith("-") else f"-{sort}"
+    return stmt.with_only_columns(id_column).order_by(*order_by(sorts, sort)).limit(limit).offset(offset)
 
 
 @dataclass

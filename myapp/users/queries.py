@@ -53,7 +53,12 @@ def user_page(args, emails=True):
         count = db.session.scalar(select(func.count()).select_from(User).where(user_match(args.q, emails)))
     else:
         count = total("users")
-    rows = page_rows(matching_users(args, emails), User.id, SORT_COLUMNS, args, _sort_key)
+    # Only the kept count is exact for certain (a search's count may be capped): it alone lets a
+    # typed deep page count from the far end.
+    exact_total = None if args.q else count
+    rows = page_rows(
+        matching_users(args, emails), User.id, SORT_COLUMNS, args, _sort_key, exact_total=exact_total
+    )
     return Page(rows, args.page, args.per_page, count)
 
 

@@ -48,9 +48,14 @@ class User(UserMixin, db.Model):
         # the id as the sort does, so that a page is read in index order with no sort step and a
         # typed deep page counts past index entries only (migration 0006). SQLite ends every index
         # with the rowid (the id) by itself, so there the unique indexes above already serve the
-        # username and email sorts and their copies with the id are made on PostgreSQL only.
-        Index("ix_users_username_lower_id", func.lower(username), id).ddl_if(dialect="postgresql"),
-        Index("ix_users_email_lower_id", func.lower(email), id).ddl_if(dialect="postgresql"),
+        # username and email sorts and their copies with the id are made on PostgreSQL only. There
+        # an index on lower(x) is read alone (index-only) only when it holds x too: INCLUDE.
+        Index("ix_users_username_lower_id", func.lower(username), id, postgresql_include=["username"]).ddl_if(
+            dialect="postgresql"
+        ),
+        Index("ix_users_email_lower_id", func.lower(email), id, postgresql_include=["email"]).ddl_if(
+            dialect="postgresql"
+        ),
         Index("ix_users_created_at_id", created_at, id),
         Index("ix_users_post_count_id", post_count, id),
         # "Is there an admin?" (the sign-in page, the last-admin rule) without scanning every user.
@@ -108,7 +113,7 @@ class Post(db.Model):
         # The sorts of the posts lists (myapp/posts/queries.py), ending with the id; a user's
         # posts newest first (their page, /posts?user=) from one index range (migration 0006).
         Index("ix_posts_created_at_id", created_at, id),
-        Index("ix_posts_title_lower_id", func.lower(title), id),
+        Index("ix_posts_title_lower_id", func.lower(title), id, postgresql_include=["title"]),
         Index("ix_posts_user_id_created_at_id", user_id, created_at, id),
         {"sqlite_autoincrement": True},
     )

@@ -47,6 +47,9 @@ def parse_args():
     parser.add_argument("--requests", type=int, default=15, help="timed requests per URL, after the warm-up")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument(
+        "--budget", type=float, default=20, help="seconds per URL after which only 3 timed requests are made"
+    )
+    parser.add_argument(
         "--workdir", default="/tmp/myapp-million", help="the SQLite file and notes; not the repo"
     )
     parser.add_argument(
@@ -123,6 +126,10 @@ def urls(ids, users, posts):
         ("/users?page=<last - 10> (typed)", f"/users?page={max(1, user_pages - 10)}"),
         ("/users?page=<middle> (typed)", f"/users?page={max(1, user_pages // 2)}"),
         ("/users page after the middle (Next link)", ("next", f"/users?page={max(1, user_pages // 2)}")),
+        (
+            "/users?sort=posts after the middle (Next link, in a tie group)",
+            ("next", f"/users?sort=posts&page={max(1, user_pages // 2)}"),
+        ),
         ("/users/<id>, 1,000 posts", f"/users/{many}"),
         ("/users/<id>, no posts", f"/users/{none}"),
         ("/posts", "/posts"),
@@ -136,6 +143,10 @@ def urls(ids, users, posts):
         ("/posts?page=<2/3> (typed)", f"/posts?page={max(1, post_pages * 2 // 3)}"),
         ("/posts?page=<middle> (typed)", f"/posts?page={max(1, post_pages // 2)}"),
         ("/posts page after the middle (Next link)", ("next", f"/posts?page={max(1, post_pages // 2)}")),
+        (
+            "/posts?sort=title after the middle (Next link, in a tie group)",
+            ("next", f"/posts?sort=title&page={max(1, post_pages // 2)}"),
+        ),
         ("/posts?user=<id> (1,000 posts)", f"/posts?user={many}"),
         ("/posts?user=<id>&sort=title", f"/posts?user={many}&sort=title"),
         ("/posts?user=<id>&page=<last>", f"/posts?user={many}&page={1000 // PER_PAGE}"),
@@ -197,7 +208,7 @@ def bench_database(database, args, log):
         users, posts = database.totals()
         rows = []
         for kind, path, who in urls(ids, users, posts):
-            result = client.time(path, who, args.warmup, args.requests)
+            result = client.time(path, who, args.warmup, args.requests, args.budget)
             rows.append({"kind": kind, **result})
             print(
                 f"{result['median']:8.1f} {result['max']:8.1f}  {result['status']}  {kind}  {result['path']}"

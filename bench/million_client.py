@@ -60,11 +60,14 @@ class Client:
             return target[1]
         return html.unescape(text.split(NEXT_LINK, 1)[1].split('"', 1)[0])
 
-    def time(self, target, who, warmup, requests):
-        """{'path', 'status', 'median', 'max'} of `requests` timed GETs (ms) after `warmup` untimed ones."""
+    def time(self, target, who, warmup, requests, budget_seconds):
+        """{'path', 'status', 'median', 'max', 'count'} of `requests` timed GETs (ms) after `warmup`
+        untimed ones; a URL that has taken budget_seconds stops after 3 timed requests (a slow search
+        would otherwise take minutes)."""
         path = self.resolve(target, who)
         fetch = self.first_bytes if isinstance(target, tuple) and target[0] == "first" else self.get
         statuses, times = set(), []
+        deadline = time.perf_counter() + budget_seconds
         for n in range(warmup + requests):
             started = time.perf_counter()
             status, _body = fetch(path, who)
@@ -72,8 +75,11 @@ class Client:
             statuses.add(status)
             if n >= warmup:
                 times.append(elapsed)
+            if len(times) >= 3 and time.perf_counter() > deadline:
+                break
         status = "/".join(str(s) for s in sorted(statuses))
-        return {"path": path, "status": status, "median": statistics.median(times), "max": max(times)}
+        median, most = statistics.median(times), max(times)
+        return {"path": path, "status": status, "median": median, "max": most, "count": len(times)}
 
     def download(self, path, who="cookie"):
         """The whole export, read as it streams: {'path', 'seconds', 'mb', 'lines', 'status'}."""

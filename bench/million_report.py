@@ -27,13 +27,14 @@ def machine():
     }
 
 
-def ms(row):
+def ms(row, requests):
     """The median and max of a row, the median in bold when it misses the target."""
     median = f"{row['median']:.1f}"
     if row["median"] > TARGET_MS:
         median = f"**{median}**"
     status = "" if row["status"] == "200" else f" (HTTP {row['status']})"
-    return f"{median} | {row['max']:.1f}{status}"
+    count = "" if row["count"] == requests else f" (n={row['count']})"
+    return f"{median} | {row['max']:.1f}{count}{status}"
 
 
 def data_line(result):
@@ -44,12 +45,12 @@ def data_line(result):
     )
 
 
-def url_table(results):
+def url_table(results, requests):
     names = [NAMES[r["kind"]] for r in results]
     head = "| URL | " + " | ".join(f"{n} median ms | {n} max ms" for n in names) + " |"
     lines = [head, "|---|" + "---|---|" * len(results)]
     for n, row in enumerate(results[0]["rows"]):
-        cells = " | ".join(ms(r["rows"][n]) for r in results)
+        cells = " | ".join(ms(r["rows"][n], requests) for r in results)
         lines.append(f"| {row['kind']} `{row['path']}` | {cells} |")
     return lines
 
@@ -99,9 +100,10 @@ def markdown(results, machine, args, command):
             "as an admin (pages: session cookie; `/api`: bearer token; `/metrics`: METRICS_TOKEN)",
             f"- Each URL: {args.warmup} warm-up requests, then {args.requests} timed ones, one after another "
             "over one keep-alive connection on loopback; milliseconds from sending the request to the "
-            f"last byte (CSV rows: to the first 64 KiB). Medians over {TARGET_MS} ms in bold.",
+            f"last byte (CSV rows: to the first 64 KiB). Medians over {TARGET_MS} ms in bold. A URL "
+            f"still running after {args.budget:.0f} s was timed 3 times only (n=3).",
             "",
-            *url_table(results),
+            *url_table(results, args.requests),
             *export_table(results),
             "",
             *slow_lines(results),

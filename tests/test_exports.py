@@ -108,6 +108,19 @@ def test_timestamps_are_what_the_api_writes(app, client, make_user, make_post, m
     assert {row[4] for row in users[1:]} == {stamp.isoformat()}
 
 
+def test_csv_line_is_what_csv_writer_writes():
+    rows = [
+        ("id", "title", "created_at"),
+        (1, 'He said "hi", then left', "2026-01-31T12:34:56+00:00"),
+        (2**63 - 1, "two\nlines\r\nand a\ttab", ""),
+        (None, '""', "ünïcödé ✓, and; more"),
+        (0, "'=1+2", ' "quoted" '),
+    ]
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=csv.QUOTE_ALL).writerows(rows)
+    assert "".join(map(exports.csv_line, rows)) == buffer.getvalue()
+
+
 def test_safe_cell_leaves_ordinary_values_alone():
     assert (
         safe_cell("alice") == "alice"

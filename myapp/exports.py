@@ -76,9 +76,14 @@ def csv_rows(stmt, header, text_cells):
     """
     result = db.session.connection().execute(stmt.execution_options(yield_per=BATCH))
     chunk = csv_line(header)  # sent with the first batch, or alone when there are no rows
-    for rows in result.partitions():
-        yield chunk + "".join(map(csv_line, escaped(rows, text_cells)))
-        chunk = ""
+    try:
+        for rows in result.partitions():
+            yield chunk + "".join(map(csv_line, escaped(rows, text_cells)))
+            chunk = ""
+    finally:
+        # Also when the client goes away mid-export: PostgreSQL's server-side cursor is closed
+        # here, not left to the garbage collector.
+        result.close()
     if chunk:
         yield chunk
 

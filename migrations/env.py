@@ -8,7 +8,6 @@ from flask import current_app
 from sqlalchemy import inspect
 
 from myapp.data_version import new_epoch
-
 from myapp.search import index as search_index
 
 config = context.config

@@ -61,10 +61,14 @@ def postgresql_engine_options(config):
     minute. pool_pre_ping tests each connection as it leaves the pool, so after the database
     restarts or drops the app's connections, the next request reconnects instead of failing.
     """
-    timeouts = {
+    settings = {
         "statement_timeout": int(config["DB_STATEMENT_TIMEOUT_MS"]),
         "lock_timeout": int(config["DB_LOCK_TIMEOUT_MS"]),
         "idle_in_transaction_session_timeout": int(config["DB_IDLE_IN_TRANSACTION_TIMEOUT_MS"]),
+        # No JIT compilation: it pays off for long analytic queries, and this app runs short ones
+        # whose cost estimate can still pass jit_above_cost (an export's cursor over 3M posts
+        # spent 120 ms compiling before its first row; 6 ms without).
+        "jit": "off",
     }
     return {
         "pool_pre_ping": True,
@@ -73,7 +77,7 @@ def postgresql_engine_options(config):
         "pool_timeout": int(config["DB_POOL_TIMEOUT"]),
         "connect_args": {
             "connect_timeout": int(config["DB_CONNECT_TIMEOUT"]),
-            "options": " ".join(f"-c {name}={value}" for name, value in timeouts.items()),
+            "options": " ".join(f"-c {name}={value}" for name, value in settings.items()),
         },
     }
 

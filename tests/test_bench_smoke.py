@@ -29,3 +29,23 @@ def test_bench_smoke_run_serves_every_page(tmp_path):
     # The deep page is reached through the Next link, which carries a cursor.
     assert any("(next link)" in line and "after=" in line for line in lines), result.stdout
     assert any(line.split()[0] == "201" and "minimal insert app" in line for line in lines), result.stdout
+
+
+@pytest.mark.slow
+@sqlite_only
+def test_million_bench_runs_end_to_end_on_a_small_database(tmp_path):
+    """bench/million.py at 300 users: every URL it times answers 200, and a report is printed."""
+    small = ["--databases", "sqlite", "--users", "300", "--requests", "1", "--warmup", "0"]
+    quick = ["--no-full-exports", "--no-report", "--workdir", str(tmp_path)]
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "million.py"), *small, *quick],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    timed = [line.split() for line in result.stdout.splitlines() if line.startswith(" ") and "  /" in line]
+    assert len(timed) > 50
+    assert all(fields[2] == "200" for fields in timed), result.stdout
+    assert "## 1M rows: every kind of URL" in result.stdout
+    assert not (tmp_path / "sqlite").exists()  # without --reuse the database is removed

@@ -6,11 +6,12 @@ import tracemalloc
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import String, cast, insert, literal, select
+from sqlalchemy import String, cast, insert, literal, select, update
 
+from myapp import exports
 from myapp.exports import safe_cell
 from myapp.extensions import db
-from myapp.models import User
+from myapp.models import Post, User
 from myapp.types import UTCDateTime
 
 from .conftest import ADMIN
@@ -70,6 +71,54 @@ def test_cells_a_spreadsheet_would_run_are_escaped(client, make_user, make_post,
     rows = read_csv(client.get("/posts.csv"))
     assert rows[1][1] == f'\'{start}HYPERLINK("http://x")'
     assert rows[1][5] == f"'{start}1+1"
+
+
+def test_only_the_cells_that_need_it_are_escaped_batch_by_batch(client, make_user, make_post, monkeypatch):
+    """A batch is written as the database sent it unless one of its cells needs escaping."""
+    monkeypatch.setattr(exports, "BATCH", 3)
+    alice, dash = make_user("alice"), make_user("-dash")
+    posts = [
+        (alice, "=first", ""), (alice, "b", ""), (alice, "c", ""),  # only the batch's very first cell
+        (alice, "d", ""), (alice, "e", ""), (alice, "f", "x, -1"),  # only after a separator, last cell
+        (dash, "g", ""), (dash, "h", ""), (dash, "i", ""),  # only the author's name
+        (alice, "a, b", "an - item"), (alice, "tab\tinside", "1\n-2"), (alice, "x;y", "x @ no"),  # none
+    ]  # fmt: skip
+    for author, title, body in posts:
+        make_post(author, title, body)
+    rows = read_csv(client.get("/posts.csv?sort=created"))[1:]
+    names = {alice: "alice", dash: "-dash"}
+    assert [(r[1], r[3], r[5]) for r in rows] == [
+        (safe_cell(title), safe_cell(names[author]), safe_cell(body)) for author, title, body in posts
+    ]
+    assert [rows[0][1], rows[5][5], rows[6][3], rows[9][5]] == ["'=first", "x, '-1", "'-dash", "an - item"]
+
+
+@pytest.mark.parametrize("microsecond", [0, 120, 999999])
+def test_timestamps_are_what_the_api_writes(app, client, make_user, make_post, microsecond):
+    """The database formats created_at (myapp/sql_timestamps.py) exactly as Python's isoformat()."""
+    post_id = make_post(make_user("alice"), "t")
+    stamp = datetime(2026, 2, 28, 23, 59, 58, microsecond, tzinfo=UTC)
+    with app.app_context():
+        db.session.execute(update(Post).where(Post.id == post_id).values(created_at=stamp))
+        db.session.execute(update(User).values(created_at=stamp))
+        db.session.commit()
+    posts = read_csv(client.get("/posts.csv"))
+    users = read_csv(client.get("/users.csv"))
+    assert posts[1][4] == stamp.isoformat() == client.get(f"/api/posts/{post_id}").get_json()["created_at"]
+    assert {row[4] for row in users[1:]} == {stamp.isoformat()}
+
+
+def test_csv_line_is_what_csv_writer_writes():
+    rows = [
+        ("id", "title", "created_at"),
+        (1, 'He said "hi", then left', "2026-01-31T12:34:56+00:00"),
+        (2**63 - 1, "two\nlines\r\nand a\ttab", ""),
+        (None, '""', "ünïcödé ✓, and; more"),
+        (0, "'=1+2", ' "quoted" '),
+    ]
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=csv.QUOTE_ALL).writerows(rows)
+    assert "".join(map(exports.csv_line, rows)) == buffer.getvalue()
 
 
 def test_safe_cell_leaves_ordinary_values_alone():

@@ -16,15 +16,21 @@ from .test_migrations import SQLITE_EXPRESSION_INDEX_WARNINGS
 
 pytestmark = sqlite_only
 
+# Every index of the head revision (0006 replaced the one-column sort indexes with ones ending in the id).
 INDEXES = {
     "users": {
         "uq_users_username_lower",
         "uq_users_email_lower",
-        "ix_users_created_at",
-        "ix_users_post_count",
+        "ix_users_created_at_id",
+        "ix_users_post_count_id",
         "ix_users_role",
     },
-    "posts": {"ix_posts_title_lower", "ix_posts_created_at", "ix_posts_user_id"},
+    "posts": {
+        "ix_posts_title_lower_id",
+        "ix_posts_created_at_id",
+        "ix_posts_user_id",
+        "ix_posts_user_id_created_at_id",
+    },
 }
 
 

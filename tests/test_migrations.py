@@ -75,6 +75,35 @@ def test_upgrade_check_downgrade_upgrade(empty_app):
     ]
 
 
+def index_definitions():
+    """{name: definition} of every index, as the database itself spells it (dialect-specific
+    indexes, expressions and PostgreSQL's INCLUDE too, which `flask db check` does not compare)."""
+    if db.engine.dialect.name == "sqlite":
+        rows = db.session.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        )
+        return {name: " ".join(sql.split()) for name, sql in rows}
+    rows = db.session.execute(
+        text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()")
+    )
+    return {name: definition for name, definition in rows if name != "pk_alembic_version"}
+
+
+@pytest.mark.filterwarnings(*SQLITE_EXPRESSION_INDEX_WARNINGS)
+def test_migrations_make_the_models_indexes(empty_app):
+    """The tests build their tables from the models (create_all): they must be the migrated ones."""
+    runner = empty_app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    migrated = index_definitions()
+    db.session.remove()
+    assert runner.invoke(args=["db", "downgrade", "base"]).exit_code == 0
+    db.create_all()
+    assert index_definitions() == migrated
+    assert {"ix_users_post_count_id", "ix_posts_title_lower_id", "ix_posts_user_id_created_at_id"} <= set(
+        migrated
+    )
+
+
 def test_migrated_schema_enforces_case_insensitive_uniqueness(empty_app):
     assert empty_app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
     insert = text(

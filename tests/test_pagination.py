@@ -6,7 +6,10 @@ import re
 import pytest
 
 from myapp.extensions import db
+from myapp.listing import order_by
 from myapp.models import Post, User
+from myapp.posts import queries as post_queries
+from myapp.users import queries as user_queries
 
 NEXT = re.compile(r'rel="next" href="([^"]+)"')
 PREV = re.compile(r'rel="prev" href="([^"]+)"')
@@ -96,3 +99,48 @@ def test_page_past_the_end_still_links_back(client, people):
     body = client.get("/users?per_page=4&page=9").get_data(as_text=True)
     assert "There is no page 9" in body
     assert '<a href="/users?per_page=4&amp;page=3">Go to the last page</a>' in body
+
+
+def sorted_ids(fetch, path, sort, user_id=None):
+    """Every row's id in the list's order, by one plain ORDER BY with no paging at all."""
+    if path == "/users":
+        stmt = db.select(User.id).order_by(*order_by(user_queries.SORT_COLUMNS, sort))
+    else:
+        stmt = db.select(Post.id).join(User, Post.user_id == User.id)
+        stmt = stmt.order_by(*order_by(post_queries.SORT_COLUMNS, sort))
+        if user_id is not None:
+            stmt = stmt.where(Post.user_id == user_id)
+    return [row_id for (row_id,) in fetch(stmt)]
+
+
+@pytest.mark.parametrize("per_page", [3, 5])
+@pytest.mark.parametrize(
+    "path, sort",
+    [("/users", s) for s in ("username", "-email", "created", "-posts")]
+    + [("/posts", s) for s in ("-created", "title", "-title", "author")],
+)
+def test_typed_pages_are_slices_of_the_sorted_list(client, people, fetch, path, sort, per_page):
+    """Pages past the middle are counted back from the last row; they hold the same rows."""
+    every = sorted_ids(fetch, path, sort)
+    pages = [ids_on(client, f"{path}?per_page={per_page}&sort={sort}&page={n}")[0] for n in range(1, 8)]
+    assert pages == [every[start : start + per_page] for start in range(0, 7 * per_page, per_page)]
+
+
+@pytest.mark.parametrize("sort", ["-created", "title", "author"])
+def test_typed_pages_of_one_authors_posts(client, people, fetch, sort):
+    author = people[2]  # three posts
+    every = sorted_ids(fetch, "/posts", sort, author)
+    assert len(every) == 3
+    pages = [ids_on(client, f"/posts?user={author}&per_page=2&sort={sort}&page={n}")[0] for n in (1, 2, 3)]
+    assert pages == [every[:2], every[2:], []]
+
+
+def test_typed_pages_of_a_search(client, people, fetch):
+    every = [i for i in sorted_ids(fetch, "/users", "-username") if i in people[:10]]  # user00..user09
+    pages = [ids_on(client, f"/users?q=user0&per_page=4&sort=-username&page={n}")[0] for n in (1, 2, 3, 4)]
+    assert pages == [every[:4], every[4:8], every[8:], []]
+
+
+def test_a_page_far_past_the_end_is_empty(client, people):
+    body = client.get("/posts?page=1000000000").get_data(as_text=True)
+    assert "There is no page 1000000000" in body

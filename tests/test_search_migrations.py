@@ -56,7 +56,7 @@ def fts_integrity_check(connection):
 
 
 @pytest.mark.filterwarnings(*SQLITE_EXPRESSION_INDEX_WARNINGS)
-@pytest.mark.parametrize("start", ["base", "0001", "0002", "0003", "0004"])
+@pytest.mark.parametrize("start", ["base", "0001", "0002", "0003", "0004", "0005"])
 def test_upgrade_from_every_revision_leaves_search_working(migrating_app, start):
     runner = migrating_app.test_cli_runner()
     if start != "base":

@@ -1,5 +1,6 @@
 """/stats on known data and /healthz."""
 
+import pytest
 from sqlalchemy.exc import OperationalError
 
 
@@ -24,6 +25,31 @@ def test_stats_top_ten_only(client, make_user):
     top = client.get("/stats").get_data(as_text=True).split('<ol class="top">')[1]
     assert top.count("<li>") == 10
     assert "writer11" in top and "writer01" not in top
+
+
+def top_ten(client):
+    """(username, post count) of /stats' top authors, in the page's order."""
+    top = client.get("/stats").get_data(as_text=True).split('<ol class="top">')[1].split("</ol>")[0]
+    return [
+        (item.split('">', 1)[1].split("</a>")[0], int(item.split("— ")[1].split(" post")[0]))
+        for item in top.split("<li>")[1:]
+    ]
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        [3, 1, 3, 2, 3, 3, 1, 3, 3, 2, 3, 3, 3, 3, 1],  # the 10th place inside a tie group of 10 threes
+        [1, 4, 2, 2, 4, 2, 2, 2, 2, 2, 2, 2, 2, 2],  # above the tie: 2 users; the rest by lowest id
+        [0, 2, 0, 1, 2],  # fewer than ten users with posts: every one of them, none without
+        [5, 4, 3, 2, 1, 1, 2, 3, 4, 5, 6, 0, 6],  # no tie at the 10th place
+    ],
+)
+def test_stats_top_ten_breaks_ties_by_lowest_id(client, make_user, counts):
+    """Most posts first, equal counts by id: the same ten, in the same order, as a plain sort."""
+    users = [(make_user(f"w{i:02d}", posts=n), f"w{i:02d}", n) for i, n in enumerate(counts)]
+    expected = sorted((u for u in users if u[2] > 0), key=lambda u: (-u[2], u[0]))[:10]
+    assert top_ten(client) == [(name, n) for _id, name, n in expected]
 
 
 def test_stats_on_an_empty_database(client):

@@ -178,7 +178,7 @@ def test_postgresql_engine_options_come_from_the_config():
     assert options["connect_args"] == {
         "connect_timeout": 4,
         "options": "-c statement_timeout=15000 -c lock_timeout=5000"
-        " -c idle_in_transaction_session_timeout=60000",
+        " -c idle_in_transaction_session_timeout=60000 -c jit=off",
     }
 
 
@@ -189,12 +189,13 @@ def test_each_postgresql_connection_has_the_timeouts_and_a_checked_pool(app):
         assert db.engine.pool.size() == app.config["DB_POOL_SIZE"]
         settings = {
             name: db.session.scalar(text(f"SHOW {name}"))
-            for name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+            for name in ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "jit")
         }
     assert settings == {
         "statement_timeout": "15s",
         "lock_timeout": "5s",
         "idle_in_transaction_session_timeout": "1min",
+        "jit": "off",
     }
 
 

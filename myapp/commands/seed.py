@@ -163,15 +163,22 @@ def refresh_statistics(connection):
     Without them SQLite sorts every post for /posts?sort=author instead of walking the users
     index (175 ms against 4 ms a page at 300k posts). analysis_limit bounds the work on big tables.
     PostgreSQL's search indexes get their pending entries merged (search/index.py).
+    PostgreSQL gets VACUUM too: it marks the new rows' pages all-visible, without which an
+    index-only scan still visits the table for every row (a typed deep page of 2M posts read
+    2M heap rows: 1.2 s, 0.35 s after VACUUM). Autovacuum would get there, later.
     """
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("PRAGMA analysis_limit = 1000")
         connection.exec_driver_sql("ANALYZE")
         connection.exec_driver_sql("PRAGMA optimize")
+        connection.commit()
     else:
-        connection.exec_driver_sql("ANALYZE users, posts")
         search_index.flush_trigram_pending(connection)
-    connection.commit()
+        connection.commit()
+        # VACUUM cannot run inside a transaction block: this connection's next statement autocommits.
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            "VACUUM (ANALYZE) users, posts"
+        )
 
 
 def load(user_count, posts_per_user):

@@ -20,7 +20,7 @@ def entry_page(args, *where):
     """The page of entries matching where, newest first, with Previous/Next cursors like the lists."""
     stmt = select(*COLUMNS, H.snapshot.is_not(None).label("restorable")).where(*where)
     total = db.session.scalar(select(func.count()).select_from(H).where(*where))
-    rows = page_rows(stmt, H.id, SORT_COLUMNS, args, _sort_key)
+    rows = page_rows(stmt, H.id, SORT_COLUMNS, args, _sort_key, exact_total=total)
     return Page(rows, args.page, args.per_page, total)
 
 

@@ -51,8 +51,20 @@ class User(UserMixin, db.Model):
         # both win. The app's check uses the same lower() so that both agree on what is equal.
         Index("uq_users_username_lower", func.lower(username), unique=True),
         Index("uq_users_email_lower", func.lower(email), unique=True),
-        Index("ix_users_created_at", created_at),
-        Index("ix_users_post_count", post_count),
+        # One index per sort of the lists (myapp/users/queries.py SORT_COLUMNS), each ending with
+        # the id as the sort does, so that a page is read in index order with no sort step and a
+        # typed deep page counts past index entries only (migration 0006). SQLite ends every index
+        # with the rowid (the id) by itself, so there the unique indexes above already serve the
+        # username and email sorts and their copies with the id are made on PostgreSQL only. There
+        # an index on lower(x) is read alone (index-only) only when it holds x too: INCLUDE.
+        Index("ix_users_username_lower_id", func.lower(username), id, postgresql_include=["username"]).ddl_if(
+            dialect="postgresql"
+        ),
+        Index("ix_users_email_lower_id", func.lower(email), id, postgresql_include=["email"]).ddl_if(
+            dialect="postgresql"
+        ),
+        Index("ix_users_created_at_id", created_at, id),
+        Index("ix_users_post_count_id", post_count, id),
         # "Is there an admin?" (the sign-in page, the last-admin rule) without scanning every user.
         Index("ix_users_role", role),
         # Substring search on PostgreSQL (pg_trgm; SQLite has FTS5 tables instead: myapp/search/).
@@ -108,8 +120,11 @@ class Post(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        Index("ix_posts_created_at", created_at),
-        Index("ix_posts_title_lower", func.lower(title)),
+        # The sorts of the posts lists (myapp/posts/queries.py), ending with the id; a user's
+        # posts newest first (their page, /posts?user=) from one index range (migration 0006).
+        Index("ix_posts_created_at_id", created_at, id),
+        Index("ix_posts_title_lower_id", func.lower(title), id, postgresql_include=["title"]),
+        Index("ix_posts_user_id_created_at_id", user_id, created_at, id),
         trigram_index("ix_posts_title_trgm", "title"),
         {"sqlite_autoincrement": True},
     )

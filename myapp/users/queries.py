@@ -51,8 +51,10 @@ def user_page(args, emails=True):
     Unsearched, the total is the kept count; searched, it is capped (Page.capped: "1000+").
     """
     if not args.q:
-        rows = page_rows(matching_users(), User.id, SORT_COLUMNS, args, _sort_key)
-        return Page(rows, args.page, args.per_page, total("users"))
+        # The kept count is exact: it lets a typed deep page count from the far end (listing.py).
+        count = total("users")
+        rows = page_rows(matching_users(), User.id, SORT_COLUMNS, args, _sort_key, exact_total=count)
+        return Page(rows, args.page, args.per_page, count)
     search = user_search(args.q, emails)
     rows = search.rows(
         lambda filters: page_rows(matching_users(filters), User.id, SORT_COLUMNS, args, _sort_key)

@@ -160,6 +160,8 @@ def urls(ids, users, posts):
         ("/users?q=<rare>", "/users?q=user123456"),
         ("/users?q=<none>", "/users?q=zzzq"),
         ("/users?q=<common>", "/users?q=user"),
+        # 100k matches, all at the far end of the username order: the page walk finds none early.
+        ("/users?q=<common, matched late in the sort>", "/users?q=user9"),
         ("/users?q=<2 chars>", "/users?q=r1"),
         ("/posts?q=<rare>", "/posts?q=zebra"),
         ("/posts?q=<none>", "/posts?q=zzzq"),

@@ -1,6 +1,7 @@
 """GET /users.csv and /posts.csv: every matching row, streamed in batches, never all in memory."""
 
 import re
+from functools import partial
 
 from flask import Blueprint, Response, request, stream_with_context
 
@@ -74,10 +75,21 @@ def csv_rows(stmt, header, text_cells):
     connection, with no ORM objects; text_cells are the positions of the cells that hold text,
     the only ones where a formula could start (escaped()).
     """
-    result = db.session.connection().execute(stmt.execution_options(yield_per=BATCH))
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        # SQLite's cursor steps through the rows lazily, and SQLAlchemy reads none ahead here: take
+        # them straight from it, as tuples. SQLAlchemy's Row per row was 40% of a 3M-post export's
+        # time (600k rows: 3.1 s through partitions(), 1.9 s from the cursor). No column here needs
+        # a result processor: ints, text, and timestamps already made text by the database.
+        result = connection.execute(stmt)
+        batches = iter(partial(result.cursor.fetchmany, BATCH), [])
+    else:
+        # PostgreSQL: a server-side cursor (yield_per), so that the rows are not all sent at once.
+        result = connection.execute(stmt.execution_options(yield_per=BATCH))
+        batches = result.partitions()
     chunk = csv_line(header)  # sent with the first batch, or alone when there are no rows
     try:
-        for rows in result.partitions():
+        for rows in batches:
             yield chunk + "".join(map(csv_line, escaped(rows, text_cells)))
             chunk = ""
     finally:

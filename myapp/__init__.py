@@ -8,6 +8,7 @@ from flask import Flask
 import config as app_config
 
 from . import conditional, security
+from .conditional.fast_path import FastPath
 from .converters import IdConverter
 from .data_version import track_writes
 from .database import configure_engine, init_database
@@ -34,6 +35,9 @@ def create_app(config=None):
     init_database(app)
     track_writes(app)  # every commit that wrote changes the data version (ETags, page cache)
     init_observability(app)  # before security: its after_request must run last
+    # Repeated reads answered before Flask; installed before security wraps wsgi_app, so that
+    # RequestGuard (the Host check) and ProxyFix run first.
+    app.wsgi_app = FastPath(app.wsgi_app, app)
     security.init_app(app)
     init_accounts(app)
     conditional.init_app(app)  # ETags, 304s and the page cache: around the accounts' identify()

@@ -97,6 +97,7 @@ class Reader:
     """
 
     def __init__(self, engine, busy_timeout_ms):
+        self.engine = engine
         url = engine.url
         sqlite_file = url.get_backend_name() == "sqlite" and not is_memory_database(url)
         self.path = url.database if sqlite_file and not url.query.get("uri") else None
@@ -115,6 +116,14 @@ class Reader:
         epoch, generation = connection.execute(READ_SQLITE).fetchone()
         record_statement(READ_SQLITE, perf_counter() - started)  # in the request's db time
         return f"{epoch or ''}.{generation or 0}"
+
+    def read_outside_request(self):
+        """read() without an app context (myapp/conditional/fast_path.py): PostgreSQL and
+        in-memory databases on a connection of the engine's own, in a transaction of its own."""
+        if self.path is not None:
+            return self.read()
+        with self.engine.connect() as connection:
+            return read(connection)
 
 
 def new_epoch(connection):

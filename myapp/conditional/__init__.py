@@ -86,19 +86,34 @@ class Conditional:
             self.fixed_version = (pid, data_version.current())
         return self.fixed_version[1]
 
+    def version_outside_request(self):
+        """The data version for fast_path.py, which has no app context: None when it cannot tell
+        (snapshot mode before this process has read its copy's version)."""
+        if self.snapshot:
+            fixed = self.fixed_version
+            return fixed[1] if fixed is not None and fixed[0] == os.getpid() else None
+        return self.reader.read_outside_request()
+
     def key(self):
         """The ETag this request gets, with its Cache-Control and, for the log, the account id."""
-        environ, config = request.environ, current_app.config
-        account = token = csrf = ""
+        if self.snapshot:
+            return self.key_for(request.environ, current_app.config)  # no accounts in snapshot mode
+        return self.key_for(
+            request.environ,
+            current_app.config,
+            account=session.get(SESSION_ACCOUNT) or "",
+            token=request.environ.get("HTTP_AUTHORIZATION", ""),
+            csrf=session.get(self.csrf_field) or "",
+        )
+
+    def key_for(self, environ, config, account="", token="", csrf="", version=None):
+        """key() from its parts: also what fast_path.py computes before Flask has a request."""
         if self.snapshot:
             cache_control = self.snapshot_cache_control  # no accounts: everybody reads the same
         else:
-            account = session.get(SESSION_ACCOUNT) or ""
-            token = environ.get("HTTP_AUTHORIZATION", "")
-            csrf = session.get(self.csrf_field) or ""
             cache_control = "private, no-cache" if account or token else "no-cache"
         parts = [
-            self.data_version(),
+            self.data_version() if version is None else version,
             config["READ_ACCESS"],  # read live: tests change it on a running app
             account,
             token,
@@ -187,7 +202,7 @@ def finish(response):
         return response
     label_page(response, key)
     if request.method == "GET" and not response.is_streamed and not response.direct_passthrough:
-        state().cache.put(key.etag, response)
+        state().cache.put(key.etag, response, request.endpoint)
     if "HTTP_IF_NONE_MATCH" in request.environ:
         response = response.make_conditional(request)
     return response

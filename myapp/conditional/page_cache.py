@@ -20,11 +20,12 @@ class Entry:
     status: int
     headers: tuple
     body: bytes
+    endpoint: str  # for the request log and metrics of an answer made before Flask (fast_path.py)
 
     @classmethod
-    def of(cls, response):
+    def of(cls, response, endpoint):
         headers = tuple((k, v) for k, v in response.headers.items() if k.lower() not in PER_REQUEST_HEADERS)
-        return cls(response.status_code, headers, response.get_data())
+        return cls(response.status_code, headers, response.get_data(), endpoint)
 
     def size(self):
         return len(self.body) + 64 * len(self.headers) + 200  # the body, and roughly the rest
@@ -48,12 +49,12 @@ class PageCache:
         with self.lock:
             return self.entries.get(key)
 
-    def put(self, key, response):
+    def put(self, key, response, endpoint):
         if self.entries is None or response.content_length is None:
             return
         if response.content_length > self.max_entry_bytes:
             return
-        entry = Entry.of(response)
+        entry = Entry.of(response, endpoint)
         if entry.size() > self.entries.maxsize:
             return  # LRUCache refuses a value larger than the whole cache
         with self.lock:

@@ -70,6 +70,7 @@ def by_size(results, preferred):
 def targets(results):
     """(target, measured ratio or value, goal, met) for every target of the issue."""
     ref = by_size(results, 100_000)
+    rendered = "/users page 1, rendered (page cache off)"
     small, large = results[0], results[-1]
     deep = next((n for n in ref["urls"] if n.endswith("(next link)")), None)
     typed = next((n for n in ref["urls"] if n.startswith("/users?page=")), None)
@@ -83,6 +84,11 @@ def targets(results):
             f"/users page 1 vs hello world, {ref['size']} users",
             ratio(rps(ref, "/users page 1"), rps(ref, "hello world (baseline)")),
             0.3,
+        ),
+        (
+            f"/users page 1 rendered (page cache off) vs raw sqlite3, {ref['size']} users",
+            ratio(rps(ref, rendered), rps(ref, "raw sqlite3 /users (baseline)")),
+            1.2,
         ),
         (
             f"/users page 1 answered 304 vs hello world, {ref['size']} users",
@@ -133,8 +139,15 @@ def targets(results):
         )
     rows.append(
         (
-            f"snapshot vs file mode, /users page 1, {ref['size']} users",
+            f"snapshot vs file mode, /users page 1, {ref['size']} users (both from the page cache)",
             ratio(rps(ref, "/users page 1, snapshot mode"), rps(ref, "/users page 1")),
+            2.0,
+        )
+    )
+    rows.append(
+        (
+            f"snapshot vs file mode rendering each request (page cache off), {ref['size']} users",
+            ratio(rps(ref, "/users page 1, snapshot mode"), rps(ref, rendered)),
             2.0,
         )
     )

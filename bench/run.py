@@ -98,7 +98,7 @@ def etag_of(url, headers):
     return tag
 
 
-def read_pages(size, hello, raw, app, public, snapshot, token):
+def read_pages(size, hello, raw, app, public, snapshot, rendered, token):
     """(name, url, headers) of every read measured at this size; the app's pages signed in."""
     pages = max(1, -(-size // PER_PAGE))
     deep = min(DEEP_PAGE, pages)
@@ -108,11 +108,20 @@ def read_pages(size, hello, raw, app, public, snapshot, token):
     # The deep page as a person reaches it: the "Next" link on the page before it.
     before_deep = f"{list_url}&page={deep - 1}" if deep > 1 else None
     followed = next_link(before_deep, cookie) if before_deep else None
+    # Signing in writes (a new data version): before the ETag below is taken, or it is stale.
+    rendered_cookie = session_cookie(rendered.url) if rendered else None
     tag = etag_of(list_url, cookie)
     return [
         ("hello world (baseline)", f"{hello.url}/", None),
         ("raw sqlite3 /users (baseline)", f"{raw.url}/users?per_page={PER_PAGE}", None),
         ("/users page 1", list_url, cookie),
+        # wrk asks for one URL again and again: the page above comes from the page cache. This is
+        # what rendering it costs, every time (PAGE_CACHE_BYTES=0).
+        (
+            "/users page 1, rendered (page cache off)",
+            f"{rendered.url}/users?per_page={PER_PAGE}" if rendered else None,
+            rendered_cookie,
+        ),
         # A browser revalidating the page it has: If-None-Match with its ETag, answered 304.
         (
             "/users page 1, 304 (If-None-Match)",
@@ -174,19 +183,24 @@ def bench_size(size, args, log):
     app_env = {**env, "WEB_CONCURRENCY": str(workers)}
     snap_env = {**app_env, "APP_CONFIG": "snapshot"}
     public_env = {**app_env, "READ_ACCESS": "public"}
+    rendered_env = {**app_env, "PAGE_CACHE_BYTES": "0"}
     with (
         Server("hello:app", workers, log=log) as hello,
         Server("raw_sqlite:app", workers, env={"BENCH_DB": db_path}, log=log) as raw,
         Server("wsgi:app", workers, env=app_env, config="gunicorn_app.py", cwd=ROOT, log=log) as app,
         Server("wsgi:app", workers, env=snap_env, config="gunicorn_app.py", cwd=ROOT, log=log) as snapshot,
         Server("wsgi:app", workers, env=public_env, config="gunicorn_app.py", cwd=ROOT, log=log) as public,
+        Server(
+            "wsgi:app", workers, env=rendered_env, config="gunicorn_app.py", cwd=ROOT, log=log
+        ) as rendered,  # noqa: E501
     ):
         for server in (hello, raw, app):
             if not server.wait():
                 raise SystemExit(f"a server did not start; see {log}")
         snapshot_up = snapshot if snapshot.wait() else None
         public_up = public if public.wait() else None
-        targets = read_pages(size, hello, raw, app, public_up, snapshot_up, env["BENCH_TOKEN"])
+        rendered_up = rendered if rendered.wait() else None
+        targets = read_pages(size, hello, raw, app, public_up, snapshot_up, rendered_up, env["BENCH_TOKEN"])
         runs, status = measure(targets, args)
     result = {"size": size, "seed_seconds": seed_seconds, "urls": {name: url for name, url, _h in targets}}
     result.update(runs=runs, status=status)

@@ -1,6 +1,8 @@
 """Repeated reads answered before Flask (myapp/conditional/fast_path.py): the same answer, headers,
 log line and metrics as Flask's own path, and everything it must not answer passed on to Flask."""
 
+import time
+
 import pytest
 
 from myapp.extensions import db
@@ -177,3 +179,14 @@ def test_snapshot_pages_are_answered_from_memory_before_flask(snapshot_app, monk
     assert again.headers["Cache-Control"].startswith("public, max-age=")
     assert client.get("/users", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
     assert counted.count == 1
+
+
+def test_a_session_past_its_lifetime_is_not_answered(app, client, monkeypatch, dispatches):
+    client.get("/users")
+    assert client.get("/users").status_code == 200
+    later = time.time() + app.permanent_session_lifetime.total_seconds() + 60
+    monkeypatch.setattr(time, "time", lambda: later)  # for Flask's check of the cookie as well
+    response = client.get("/users")
+    assert dispatches.count == 2
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/login")

@@ -18,7 +18,7 @@ an IN list there would fetch every match (a million rowids for "user") to show t
 """
 
 import sys
-from contextlib import contextmanager
+from contextlib import nullcontext
 from functools import cached_property
 
 from sqlalchemy import and_, column, func, literal_column, or_, select, table
@@ -26,7 +26,7 @@ from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
 from ..listing import like_pattern
-from . import index
+from . import budget, index
 
 CAP = 1000  # a match counted in full up to here; beyond, "1000+"
 MIN_SUBSTRING = 3  # the trigram index needs 3 characters; shorter terms match the start
@@ -117,50 +117,46 @@ class Search:
     def filters(self, walk=None):
         """WHERE clauses selecting the matches, shaped for the plan that suits their number:
         the ids found when they are CAP or fewer; else a walk of the sort key's index testing each
-        row (walk=True); walk=False, the ids from the search index again, in SQL."""
+        row (walk=True); walk=False, the matches read through the search index again (SQLite: the
+        FTS ids, in SQL; PostgreSQL: the plain condition, run with index walks off)."""
         if walk is None and not self.capped:
             return [self.model.id.in_(self._found)]
         if walk is None or walk:
             # Common: walk the sort key's index and test each row (see the module's docstring).
             return [*self.scope, self.condition(walk=True)]
+        if self.dialect != "sqlite":
+            return [*self.scope, self.condition()]
         return [*self.scope, self.condition(), self.model.id.in_(self._indexed_ids())]
 
     def rows(self, read):
         """read(filters) for the page's rows, by the plan that suits the number of matches.
 
         A common term's matches can still lie far apart in the sort order (1000+ matches at the
-        end of a million rows: "user9" by username). On SQLite the walk gets a budget of virtual
-        machine steps between two rows it returns; past it, the page is read from the index's ids
-        after all, which costs in proportion to the matches instead of to the rows walked.
+        end of a million rows: "user9" by username). So the walk gets a budget: SQLite, virtual
+        machine steps between two rows it returns; PostgreSQL, a statement_timeout. Past it, the
+        page is read from the search index after all, which costs in proportion to the matches
+        instead of to the rows walked (budget.py).
         """
         if not self.capped:
             return read(self.filters())
-        if self.dialect != "sqlite":
-            return read(self.filters(walk=True))
+        walk_budget, index_plan = (
+            (budget.step_budget(WALK_STEPS), nullcontext())
+            if self.dialect == "sqlite"
+            else (budget.time_budget(WALK_MS), budget.no_index_walks())
+        )
         try:
-            with step_budget(WALK_STEPS):
+            with walk_budget:
                 return read(self.filters(walk=True))
         except OperationalError as error:
-            if "interrupted" not in str(error.orig):
+            if not budget.interrupted(error):
                 raise
-        return read(self.filters(walk=False))
+        with index_plan:
+            return read(self.filters(walk=False))
 
 
-# About 45,000 rows of the sort index walked between two matches (some 10 ms here); a common
-# term's dense matches come far sooner, a rare one never gets here (it is counted first).
+# SQLite: about 45,000 rows of the sort index walked between two matches (some 10 ms here).
+# PostgreSQL: milliseconds for the whole walk (a page of a dense term takes 2-5 ms at a million
+# rows; reading 100,000 matches through the index instead, some 100 ms). A common term's dense
+# matches come far sooner; a rare term never gets here (it is counted first).
 WALK_STEPS = 500_000
-
-
-@contextmanager
-def step_budget(steps):
-    """Interrupt an SQLite statement that runs `steps` VM steps without returning a row.
-
-    SQLite calls the progress handler every `steps` steps of one sqlite3_step(), that is between
-    two rows; returning 1 interrupts the statement (a read: the transaction stays as it was).
-    """
-    sqlite = db.session.connection().connection.driver_connection
-    sqlite.set_progress_handler(lambda: 1, steps)
-    try:
-        yield
-    finally:
-        sqlite.set_progress_handler(None, steps)
+WALK_MS = 25

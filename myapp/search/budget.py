@@ -1,0 +1,72 @@
+"""Bounds on the walk of a sort index that a common search term's page takes (match.py), and the
+planner settings of the plan that replaces it when the bound is reached.
+
+SQLite: a budget of virtual machine steps between two rows (a progress handler). PostgreSQL: a
+statement_timeout for the walk alone, and for the replacement plan no index scans, so that the
+planner reads the matches through the trigram index (a bitmap) and sorts the page out of them
+instead of walking the sort index again. Both are set with SET LOCAL inside a savepoint, so an
+interrupted walk leaves the request's transaction as it was and the settings end with the block.
+"""
+
+from contextlib import contextmanager
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement ended by statement_timeout
+
+
+def interrupted(error):
+    """True when error (an OperationalError) is a walk ended by its budget, on either database."""
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) == QUERY_CANCELED:
+        return True
+    return "interrupted" in str(orig)  # sqlite3: "interrupted", from the progress handler
+
+
+@contextmanager
+def step_budget(steps):
+    """Interrupt an SQLite statement that runs `steps` VM steps without returning a row.
+
+    SQLite calls the progress handler every `steps` steps of one sqlite3_step(), that is between
+    two rows; returning 1 interrupts the statement (a read: the transaction stays as it was).
+    """
+    sqlite = db.session.connection().connection.driver_connection
+    sqlite.set_progress_handler(lambda: 1, steps)
+    try:
+        yield
+    finally:
+        sqlite.set_progress_handler(None, steps)
+
+
+@contextmanager
+def local_settings(**settings):
+    """PostgreSQL settings for the statements inside the block only.
+
+    SET LOCAL inside a savepoint: an error in the block (a statement_timeout) rolls the savepoint
+    back and the settings with it; after success the released savepoint would keep them to the
+    end of the transaction, so the values from before are put back.
+    """
+    session = db.session
+    values = session.execute(select(*map(func.current_setting, settings))).one()
+    before = dict(zip(settings, values, strict=True))
+    with session.begin_nested():
+        _set_local(session, settings)
+        yield
+    _set_local(session, before)
+
+
+def _set_local(session, settings):
+    session.execute(select(*(func.set_config(name, str(value), True) for name, value in settings.items())))
+
+
+def time_budget(ms):
+    """Cancel the PostgreSQL statements inside the block that run longer than ms milliseconds."""
+    return local_settings(statement_timeout=f"{ms}ms")
+
+
+def no_index_walks():
+    """PostgreSQL plans without (plain or index-only) index scans inside the block: a search's
+    matches come from a bitmap of the trigram index, however the page is sorted."""
+    return local_settings(enable_indexscan="off", enable_indexonlyscan="off")

@@ -7,6 +7,7 @@ walk past thousands of rows (some 10 ms there).
 """
 
 import re
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select, text
@@ -38,6 +39,7 @@ def late_matches(app, monkeypatch):
     bulk_users(app, "zlate", LATE)
     monkeypatch.setattr(match, "WALK_STEPS", 1)
     monkeypatch.setattr(match, "WALK_MS", 1)
+    monkeypatch.setattr(match, "INDEX_MS", 60_000)  # the index's plan always finishes here
     plans, filters = [], match.Search.filters
 
     def spy(search, walk=None):
@@ -85,22 +87,40 @@ def test_a_walk_that_finds_its_page_early_keeps_it(app, client, late_matches, mo
     assert late_matches == [True]
 
 
-@pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL's settings; SQLite's budget is a progress handler")
+postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL's settings and timeouts")
+
+
+@postgres_only
+def test_past_the_index_plans_bound_too_the_walk_goes_on_without_one(app, client, late_matches, monkeypatch):
+    @contextmanager
+    def index_plan_out_of_time(ms):
+        # A real statement_timeout cancel, as a busy machine would give the index's plan.
+        with budget.walk_budget(1):
+            db.session.execute(text("SELECT pg_sleep(0.2)"))
+        yield
+
+    monkeypatch.setattr(budget, "index_plan", index_plan_out_of_time)
+    body = client.get("/api/users?q=zlate&sort=username&per_page=100&page=2").get_json()
+    assert [u["username"] for u in body["items"]] == expected(app, "username", 100, 100)
+    assert late_matches == [True, True]  # the bounded walk, then (no index plan) the unbounded one
+
+
+@postgres_only
 def test_settings_of_a_walk_and_its_fallback_end_with_them(app):
     def setting(name):
         return db.session.scalar(select(func.current_setting(name)))
 
     with app.app_context():
         timeout = setting("statement_timeout")
-        with budget.no_index_walks():
+        with budget.index_plan(60_000):
             assert (setting("enable_indexscan"), setting("enable_indexonlyscan")) == ("off", "off")
         assert (setting("enable_indexscan"), setting("enable_indexonlyscan")) == ("on", "on")
-        with pytest.raises(OperationalError) as error, budget.time_budget(1):
+        with pytest.raises(OperationalError) as error, budget.walk_budget(1):
             db.session.execute(text("SELECT pg_sleep(0.2)"))
         assert budget.interrupted(error.value)
         # The savepoint rolled back: the transaction goes on, with its own timeout.
         assert setting("statement_timeout") == timeout
-        with budget.time_budget(5000):
-            assert setting("statement_timeout") == "5s"
+        with budget.walk_budget(5000):
+            assert (setting("statement_timeout"), setting("max_parallel_workers_per_gather")) == ("5s", "0")
         assert setting("statement_timeout") == timeout
         db.session.rollback()

@@ -2,10 +2,12 @@
 planner settings of the plan that replaces it when the bound is reached.
 
 SQLite: a budget of virtual machine steps between two rows (a progress handler). PostgreSQL: a
-statement_timeout for the walk alone, and for the replacement plan no index scans, so that the
-planner reads the matches through the trigram index (a bitmap) and sorts the page out of them
-instead of walking the sort index again. Both are set with SET LOCAL inside a savepoint, so an
-interrupted walk leaves the request's transaction as it was and the settings end with the block.
+statement_timeout for the walk, and for the replacement plan no index scans, so that the planner
+reads the matches through the trigram index (a bitmap) and sorts the page out of them instead of
+walking the sort index again; that plan has a timeout of its own, as a dense term's walk can run
+past its budget on a loaded machine, and sorting its million matches would take seconds. Settings
+are made with SET LOCAL inside a savepoint, so an interrupted statement leaves the request's
+transaction as it was, and they end with the block.
 """
 
 from contextlib import contextmanager
@@ -61,12 +63,18 @@ def _set_local(session, settings):
     session.execute(select(*(func.set_config(name, str(value), True) for name, value in settings.items())))
 
 
-def time_budget(ms):
-    """Cancel the PostgreSQL statements inside the block that run longer than ms milliseconds."""
-    return local_settings(statement_timeout=f"{ms}ms")
+def walk_budget(ms):
+    """Cancel a PostgreSQL walk of a sort index that runs longer than ms milliseconds.
+
+    Without parallel workers: a walk reads the index in order and stops at its page, and the
+    planner, which cannot tell how soon, planned two workers whose start alone took 10-20 ms
+    of a 3 ms walk (/posts?q=gardening) and so of its budget.
+    """
+    return local_settings(statement_timeout=f"{ms}ms", max_parallel_workers_per_gather=0)
 
 
-def no_index_walks():
-    """PostgreSQL plans without (plain or index-only) index scans inside the block: a search's
-    matches come from a bitmap of the trigram index, however the page is sorted."""
-    return local_settings(enable_indexscan="off", enable_indexonlyscan="off")
+def index_plan(ms):
+    """PostgreSQL plans without (plain or index-only) index scans, cancelled after ms milliseconds:
+    a search's matches come from a bitmap of the trigram index and are sorted, however the page
+    is sorted. Its time grows with the number of matches (some 100 ms for 100,000)."""
+    return local_settings(enable_indexscan="off", enable_indexonlyscan="off", statement_timeout=f"{ms}ms")

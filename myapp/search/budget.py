@@ -12,8 +12,6 @@ transaction as it was, and they end with the block.
 
 from contextlib import contextmanager
 
-from sqlalchemy import func, select
-
 from ..extensions import db
 
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement ended by statement_timeout
@@ -51,16 +49,28 @@ def local_settings(**settings):
     end of the transaction, so the values from before are put back.
     """
     session = db.session
-    values = session.execute(select(*map(func.current_setting, settings))).one()
-    before = dict(zip(settings, values, strict=True))
     with session.begin_nested():
-        _set_local(session, settings)
+        connection = session.connection()
+        row = connection.exec_driver_sql(*_set_local(settings, read=True)).one()
+        before = dict(zip(settings, row[: len(settings)], strict=True))
         yield
-    _set_local(session, before)
+        # Put back inside the savepoint: its release keeps what was set in it.
+        connection.exec_driver_sql(*_set_local(before))
 
 
-def _set_local(session, settings):
-    session.execute(select(*(func.set_config(name, str(value), True) for name, value in settings.items())))
+def _set_local(settings, read=False):
+    """SQL and parameters that SET LOCAL each setting; read=True: returning the values from before
+    (a MATERIALIZED CTE is read before the settings change: one round trip for both)."""
+    names = list(settings)
+    params = {f"n{i}": name for i, name in enumerate(names)} | {
+        f"v{i}": str(settings[name]) for i, name in enumerate(names)
+    }
+    sets = ", ".join(f"set_config(%(n{i})s, %(v{i})s, true)" for i in range(len(names)))
+    if not read:
+        return f"SELECT {sets}", params
+    reads = ", ".join(f"current_setting(%(n{i})s) AS b{i}" for i in range(len(names)))
+    columns = ", ".join(f"b{i}" for i in range(len(names)))
+    return f"WITH before AS MATERIALIZED (SELECT {reads}) SELECT {columns}, {sets} FROM before", params
 
 
 def walk_budget(ms):

@@ -17,40 +17,50 @@ import time
 from sqlalchemy import text
 
 from ..extensions import db
+from . import index
 
 SAMPLE_ROWS = 1_000  # rows sampled to find the common trigrams: some 15 pages
 SMALL_TABLE = 50_000  # below this many rows every posting list is short: nothing is common
 COMMON_SHARE = 0.05  # a trigram in more of the sampled rows than this is common
 KEEP_SECONDS = 3600  # how long a process keeps a table's common trigrams
-_kept = {}  # (database url, table, column) -> (monotonic time it expires, frozenset of trigrams)
+_kept = {}  # (database url, table) -> (monotonic time it expires, {column: frozenset of trigrams})
 
 
 def common_trigrams(column):
     """The trigrams (lowercase) found in more than COMMON_SHARE of column's rows, from a sample."""
     session = db.session
-    key = (str(session.get_bind().url), column.table.name, column.name)
+    table = column.table.name
+    key = (str(session.get_bind().url), table)
     kept = _kept.get(key)
     now = time.monotonic()
-    if kept and kept[0] > now:
-        return kept[1]
-    table, name = column.table.name, column.name  # identifiers from the models, never from input
+    if not kept or kept[0] <= now:
+        kept = _kept[key] = (now + KEEP_SECONDS, _sample(session, table))
+    return kept[1].get(column.name, frozenset())
+
+
+def _sample(session, table):
+    """{column: its common trigrams} for every trigram-indexed column of table, in one sample."""
+    # Identifiers from index.py's list, never from input.
+    names = [name for _index, indexed, name in index.TRIGRAM_INDEXES if indexed == table]
     rows = session.execute(text(f"SELECT reltuples FROM pg_class WHERE oid = '{table}'::regclass")).scalar()
-    common = frozenset()
-    if rows and rows >= SMALL_TABLE:
-        # Whole pages (TABLESAMPLE SYSTEM), so a few reads: their runs of neighbouring rows
-        # (user120001 to user120070) make some rare trigrams look common, which costs only time.
-        found = session.execute(
-            text(
-                f"WITH sample AS (SELECT show_trgm({name}) AS trigrams"
-                f" FROM {table} TABLESAMPLE SYSTEM (:percent))"
-                " SELECT t FROM sample, unnest(sample.trigrams) AS t GROUP BY t"
-                " HAVING count(*) > :share * (SELECT count(*) FROM sample)"
-            ),
-            {"percent": min(100.0, 100.0 * SAMPLE_ROWS / rows), "share": COMMON_SHARE},
-        )
-        common = frozenset(found.scalars())
-    _kept[key] = (now + KEEP_SECONDS, common)
-    return common
+    if not rows or rows < SMALL_TABLE:
+        return {}
+    # Whole pages (TABLESAMPLE SYSTEM), so a few reads: their runs of neighbouring rows
+    # (user120001 to user120070) make some rare trigrams look common, which costs only time.
+    columns = ", ".join(f"show_trgm({name}) AS {name}" for name in names)
+    unnested = " UNION ALL ".join(f"SELECT '{name}' AS c, unnest({name}) AS t FROM sample" for name in names)
+    found = session.execute(
+        text(
+            f"WITH sample AS MATERIALIZED (SELECT {columns} FROM {table} TABLESAMPLE SYSTEM (:percent))"
+            f" SELECT c, t FROM ({unnested}) AS trigrams GROUP BY c, t"
+            " HAVING count(*) > :share * (SELECT count(*) FROM sample)"
+        ),
+        {"percent": min(100.0, 100.0 * SAMPLE_ROWS / rows), "share": COMMON_SHARE},
+    )
+    common = {name: set() for name in names}
+    for name, trigram in found:
+        common[name].add(trigram)
+    return {name: frozenset(trigrams) for name, trigrams in common.items()}
 
 
 def selective_part(term, common):

@@ -18,7 +18,6 @@ an IN list there would fetch every match (a million rowids for "user") to show t
 """
 
 import sys
-from contextlib import contextmanager
 from functools import cached_property
 
 from sqlalchemy import and_, column, func, literal_column, or_, select, table
@@ -26,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from ..extensions import db
 from ..listing import like_pattern
-from . import index
+from . import budget, index, trigrams
 
 CAP = 1000  # a match counted in full up to here; beyond, "1000+"
 MIN_SUBSTRING = 3  # the trigram index needs 3 characters; shorter terms match the start
@@ -62,8 +61,20 @@ class Search:
         if self.prefix:
             return or_(*(self._starts_with(c, walk) for c in self.columns))
         pattern = like_pattern(self.term)
-        # col || '' is the same text, but not the column the GIN index is on (PostgreSQL).
-        return or_(*((c.concat("") if walk else c).ilike(pattern, escape="\\") for c in self.columns))
+        if walk:
+            # col || '' is the same text, but not the column the GIN index is on (PostgreSQL).
+            return or_(*(c.concat("").ilike(pattern, escape="\\") for c in self.columns))
+        return or_(*(self._contains(c, pattern) for c in self.columns))
+
+    def _contains(self, col, pattern):
+        """col ILIKE pattern, with PostgreSQL's trigram index asked only for the term's selective
+        part (trigrams.py): a row containing the term contains the part, and is then tested whole."""
+        if self.dialect != "postgresql":
+            return col.ilike(pattern, escape="\\")
+        part = trigrams.selective_part(self.term, trigrams.common_trigrams(col))
+        if part == self.term:
+            return col.ilike(pattern, escape="\\")
+        return and_(col.ilike(like_pattern(part), escape="\\"), col.concat("").ilike(pattern, escape="\\"))
 
     def _starts_with(self, col, walk):
         # A range of lower(col), which its index holds in order. SQLite's lower() folds ASCII only.
@@ -117,50 +128,50 @@ class Search:
     def filters(self, walk=None):
         """WHERE clauses selecting the matches, shaped for the plan that suits their number:
         the ids found when they are CAP or fewer; else a walk of the sort key's index testing each
-        row (walk=True); walk=False, the ids from the search index again, in SQL."""
+        row (walk=True); walk=False, the matches read through the search index again (SQLite: the
+        FTS ids, in SQL; PostgreSQL: the plain condition, run with index walks off)."""
         if walk is None and not self.capped:
             return [self.model.id.in_(self._found)]
         if walk is None or walk:
             # Common: walk the sort key's index and test each row (see the module's docstring).
             return [*self.scope, self.condition(walk=True)]
+        if self.dialect != "sqlite":
+            return [*self.scope, self.condition()]
         return [*self.scope, self.condition(), self.model.id.in_(self._indexed_ids())]
 
     def rows(self, read):
         """read(filters) for the page's rows, by the plan that suits the number of matches.
 
         A common term's matches can still lie far apart in the sort order (1000+ matches at the
-        end of a million rows: "user9" by username). On SQLite the walk gets a budget of virtual
-        machine steps between two rows it returns; past it, the page is read from the index's ids
-        after all, which costs in proportion to the matches instead of to the rows walked.
+        end of a million rows: "user9" by username). So the walk gets a budget: SQLite, virtual
+        machine steps between two rows it returns; PostgreSQL, a statement_timeout. Past it, the
+        page is read from the search index after all, which costs in proportion to the matches
+        instead of to the rows walked (budget.py). On PostgreSQL that plan has a timeout too (a
+        dense term's walk may have run out of time only because the machine is busy, and its
+        million matches would take seconds to sort); past it, the walk goes on without a bound.
         """
         if not self.capped:
             return read(self.filters())
-        if self.dialect != "sqlite":
-            return read(self.filters(walk=True))
-        try:
-            with step_budget(WALK_STEPS):
-                return read(self.filters(walk=True))
-        except OperationalError as error:
-            if "interrupted" not in str(error.orig):
-                raise
-        return read(self.filters(walk=False))
+        if self.dialect == "sqlite":
+            bounded = [(budget.step_budget(WALK_STEPS), True)]
+            last_walk = False
+        else:
+            bounded = [(budget.walk_budget(WALK_MS), True), (budget.index_plan(INDEX_MS), False)]
+            last_walk = True
+        for bound, walk in bounded:
+            try:
+                with bound:
+                    return read(self.filters(walk=walk))
+            except OperationalError as error:
+                if not budget.interrupted(error):
+                    raise
+        return read(self.filters(walk=last_walk))
 
 
-# About 45,000 rows of the sort index walked between two matches (some 10 ms here); a common
-# term's dense matches come far sooner, a rare one never gets here (it is counted first).
+# SQLite: about 45,000 rows of the sort index walked between two matches (some 10 ms here).
+# PostgreSQL: milliseconds for the whole walk (a page of a dense term takes 2-5 ms at a million
+# rows; reading 100,000 matches through the index instead, some 100 ms). A common term's dense
+# matches come far sooner; a rare term never gets here (it is counted first).
 WALK_STEPS = 500_000
-
-
-@contextmanager
-def step_budget(steps):
-    """Interrupt an SQLite statement that runs `steps` VM steps without returning a row.
-
-    SQLite calls the progress handler every `steps` steps of one sqlite3_step(), that is between
-    two rows; returning 1 interrupts the statement (a read: the transaction stays as it was).
-    """
-    sqlite = db.session.connection().connection.driver_connection
-    sqlite.set_progress_handler(lambda: 1, steps)
-    try:
-        yield
-    finally:
-        sqlite.set_progress_handler(None, steps)
+WALK_MS = 25
+INDEX_MS = 1000  # PostgreSQL: the index's plan for the page (matches: 100,000 100-200 ms, 300,000 0.8 s)

@@ -50,7 +50,7 @@ def _sqlite(element, compiler, **kw):
         else:
             formats.append('"%s"')
             args.append(x)
-    return f"printf('{','.join(formats)}', {', '.join(args)})"
+    return f"printf({_text(compiler, ','.join(formats))}, {', '.join(args)})"
 
 
 @compiles(CsvLine, "postgresql")
@@ -65,8 +65,12 @@ def _postgresql(element, compiler, **kw):
         else:
             formats.append('"%s"')
             args.append(x)
-    # PostgreSQL's format() reads '%' specs only: a literal '%' would have to be '%%' (none here).
-    return f"format('{','.join(formats)}', {', '.join(args)})"
+    return f"format({_text(compiler, ','.join(formats))}, {', '.join(args)})"
+
+
+def _text(compiler, value):
+    """value as an SQL string literal; its '%' doubled where the driver's placeholders use '%'."""
+    return compiler.render_literal_value(value, String())
 
 
 def _prefix(first_code_point, x, codes):

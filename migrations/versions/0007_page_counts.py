@@ -32,6 +32,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('list', 'level', 'prefix', 'shard', name=op.f('pk_page_counts'))
     )
     op.create_index('ix_page_counts_parent', 'page_counts', ['list', 'level', 'parent', 'prefix'], unique=False)
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute('SET LOCAL statement_timeout = 0')  # the app's own timeout is for requests
     page_counts.rebuild(op.get_bind())
 
 

@@ -130,9 +130,8 @@ def created_key(created_at):
     return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}:{t.second:02d}"
 
 
-def add_grouped(connection, trie, source, key, delta_sign=1, writer=None):
-    """Add the counts of many rows at once: source is a FROM clause, key its sort key's text."""
-    writer = shard(connection) if writer is None else writer
+def grouped(trie, source, key, delta_sign=1, writer=0):
+    """The page_counts rows of the rows in source (a FROM clause; key: their sort key's text)."""
     selects = []
     previous = 0
     for length in trie.lengths:
@@ -152,10 +151,15 @@ def add_grouped(connection, trie, source, key, delta_sign=1, writer=None):
             .group_by(parent, prefix)
         )
         previous = length
-    grouped = union_all(*selects).subquery()
+    return union_all(*selects).subquery()
+
+
+def add_grouped(connection, trie, source, key, delta_sign=1, writer=None):
+    """Add the counts of many rows at once."""
+    rows = grouped(trie, source, key, delta_sign, shard(connection) if writer is None else writer)
     # In lock order, as upsert_rows does (a WHERE: SQLite's INSERT ... SELECT ... ON CONFLICT needs one).
-    rows = select(grouped).where(literal(True)).order_by(grouped.c.list, grouped.c.level, grouped.c.prefix)
-    connection.execute(adding(INSERTS[connection.dialect.name](page_counts).from_select(COLUMNS, rows)))
+    ordered = select(rows).where(literal(True)).order_by(rows.c.list, rows.c.level, rows.c.prefix)
+    connection.execute(adding(INSERTS[connection.dialect.name](page_counts).from_select(COLUMNS, ordered)))
 
 
 def users_added(connection, where, delta_sign=1, writer=None):
@@ -177,6 +181,25 @@ def rebuild(connection):
     connection.execute(page_counts.delete())
     users_added(connection, literal(True), writer=0)
     posts_added(connection, literal(True), writer=0)
+
+
+def mismatches(connection, limit=20):
+    """Where the kept counts (summed over shards) differ from the rows' (flask check-db)."""
+    names = (page_counts.c.list, page_counts.c.level, page_counts.c.prefix)
+    kept_rows = connection.execute(select(*names, func.sum(page_counts.c.n)).group_by(*names))
+    kept = {tuple(row[:3]): row[3] for row in kept_rows if row[3]}
+    dialect = connection.dialect.name
+    actual = {}
+    for trie, table, key in ((USERS, users, user_key), (POSTS, posts, post_key)):
+        source = table.select().subquery()
+        column = source.c.username if trie is USERS else source.c.created_at
+        rows = grouped(trie, source, key(dialect, column))
+        actual |= {(row.list, row.level, row.prefix): row.n for row in connection.execute(select(rows))}
+    wrong = sorted(key for key in kept.keys() | actual.keys() if kept.get(key, 0) != actual.get(key, 0))
+    return [
+        f"page_counts says {kept.get(key, 0)} {key[0]} start with {key[2]!r}, there are {actual.get(key, 0)}"
+        for key in wrong[:limit]
+    ]
 
 
 # Reads: the ids of a typed page.

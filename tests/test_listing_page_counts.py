@@ -5,7 +5,7 @@ write: adds, renames, deletes (a user's with their posts), undo, seed, restore."
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from myapp import page_counts
 from myapp.extensions import db
@@ -129,3 +129,14 @@ def test_exact_after_seed(app, client, runner, lists):
 def test_a_page_past_the_end_is_empty(client, lists):
     assert ids_on(client, "/posts?per_page=3&page=1000")[0] == []
     assert client.get("/api/users?per_page=3&page=1000").get_json()["items"] == []
+
+
+def test_check_db_reports_page_counts_that_disagree_with_the_rows(app, runner, lists):
+    assert runner.invoke(args=["check-db"]).exit_code == 0
+    with app.app_context():
+        zeta = (PageCount.list == "users", PageCount.prefix == "zeta")
+        db.session.execute(update(PageCount).where(*zeta).values(n=PageCount.n + 2))
+        db.session.commit()
+    result = runner.invoke(args=["check-db"])
+    assert result.exit_code != 0
+    assert "page_counts says 3 users start with 'zeta', there are 1" in result.output

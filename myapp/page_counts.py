@@ -20,8 +20,13 @@ restore` and the migration count everything again (rebuild).
 PostgreSQL: a writer adds to rows of its own shard (by process and thread, as the row counts do), so
 the writers of new posts, which all touch this hour's prefixes, do not queue on one row; a read
 sums the shards of each child. Prefixes whose count falls to 0 stay (they cost a row, not a wrong
-answer). Lock order (myapp/transactions.py): these rows are taken with the counts' shards, after
-the users rows; one statement takes a write's rows in (list, level, prefix) order.
+answer). Lock order (myapp/transactions.py, step 3): after the users rows, before the row counts'
+shards (these listeners are registered first; counters.py calls user_deleted first); a write takes
+its rows in (list, level, prefix) order.
+
+A page's walk takes several statements: on PostgreSQL (READ COMMITTED) a write committed between
+two of them can shift that one page by the rows it added or removed, as a total read before an
+OFFSET could; every request after the write sees it whole.
 """
 
 import os

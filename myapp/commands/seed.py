@@ -160,11 +160,12 @@ def insert_batch(connection, first, count, posts_per_user, stamps):
                 insert_rows(
                     connection, raw_posts, POST_COLUMNS, post_rows(numbers, ids, posts_per_user, stamps)
                 )
+        # The batch's rows per sort-key prefix, grouped (the ORM events count one row at a time).
+        # Shard 0 of both kinds of counts, page counts first: the order every writer takes them in.
+        page_counts.users_added(connection, among(connection, users.c.id, ids), writer=0)
+        page_counts.posts_added(connection, among(connection, posts.c.user_id, ids), writer=0)
         add_to_total(connection, "users", count, shard=False)
         add_to_total(connection, "posts", count * posts_per_user, shard=False)
-        # The batch's rows per sort-key prefix, grouped (the ORM events count one row at a time).
-        page_counts.users_added(connection, among(connection, users.c.id, ids))
-        page_counts.posts_added(connection, among(connection, posts.c.user_id, ids))
         # One history entry for the batch, in its transaction (not one per row: SPEC §13).
         names = f"{username(first)} to {username(first + count - 1)}"
         record(connection, "seed", f"seeded {count} users ({names}) and {count * posts_per_user} posts")

@@ -22,6 +22,7 @@ import threading
 from sqlalchemy import delete, event, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from . import page_counts
 from .extensions import db
 from .models import Post, RowCount, User
 
@@ -119,6 +120,7 @@ def _user_deleted(_mapper, connection, user):
     # user row is locked first (FOR UPDATE: no post can be added for them or moved to them until
     # we commit), so these are all their posts; the cascade finds none left.
     connection.execute(select(users.c.id).where(users.c.id == user.id).with_for_update())
+    page_counts.user_deleted(connection, user.id)
     removed = connection.execute(delete(posts).where(posts.c.user_id == user.id)).rowcount
     if connection.dialect.name == "postgresql":
         connection.execute(shard_upsert(connection, {"users": -1, "posts": -removed}))

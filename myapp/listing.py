@@ -2,8 +2,10 @@
 
 Deep pages stay fast two ways. The Previous/Next links carry the id of the row at the page's
 edge (`after=` / `before=`), and the next page seeks to it through the index of the sort key
-instead of counting past every row before it. A typed `?page=N` still works: its OFFSET runs
-over ids alone, which the sort key's index holds, and only the page's own rows are read.
+instead of counting past every row before it. A typed `?page=N` of a whole list in its default
+sort finds its first row through counts per prefix of the sort key (myapp/page_counts.py); in
+other sorts and in filtered lists its OFFSET runs over ids alone, which the sort key's index holds,
+and only the page's own rows are read.
 """
 
 import math
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 from flask import current_app, request
 
+from . import page_counts
 from .converters import MAX_ID
 from .extensions import db
 from .rules import CONTROL_CHARS
@@ -100,14 +103,16 @@ def sort_choices(names):
     return {name for name in names} | {f"-{name}" for name in names}
 
 
-def page_rows(stmt, id_column, sorts, args, anchor, offset_stmt=None, exact_total=None):
+def page_rows(stmt, id_column, sorts, args, anchor, offset_stmt=None, exact_total=None, trie=None):
     """The rows of stmt on the page args select: seek from a cursor, else OFFSET over ids.
 
     anchor(columns, id) is a SELECT of the sort key of the row with that id; it runs inside the
     page's own query, so a cursor costs no extra round trip. Sorts end with the id: keys are unique.
     For a typed page (offset_ids): offset_stmt, when given, selects the same rows as stmt from
     fewer tables (posts without their authors), and exact_total is the number of rows stmt
-    selects when it is known exactly (a kept count; never a capped or estimated one).
+    selects when it is known exactly (a kept count; never a capped or estimated one). trie, for
+    a whole list (no filter), names its counts per key prefix (myapp/page_counts.py): a typed page
+    in the sort they serve is found through them instead of an OFFSET over the rows before it.
     """
     columns = sorts[args.sort.removeprefix("-")]
     descending = args.sort.startswith("-")
@@ -125,7 +130,12 @@ def page_rows(stmt, id_column, sorts, args, anchor, offset_stmt=None, exact_tota
     order = order_by(sorts, args.sort)
     if args.offset == 0:
         return db.session.execute(stmt.order_by(*order).limit(args.per_page)).all()
-    ids = offset_ids(stmt if offset_stmt is None else offset_stmt, id_column, sorts, args, exact_total)
+    ids_from = stmt if offset_stmt is None else offset_stmt
+    ids = False
+    if trie is not None and page_counts.covers(trie, args.sort):
+        ids = page_counts.page_ids(trie, ids_from, id_column, order, args)
+    if ids is False:
+        ids = offset_ids(ids_from, id_column, sorts, args, exact_total)
     if ids is None:
         return []  # past the last row: no query walks the whole index to find nothing
     return db.session.execute(stmt.where(id_column.in_(ids.scalar_subquery())).order_by(*order)).all()

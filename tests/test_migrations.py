@@ -34,7 +34,16 @@ def empty_app(tmp_path, monkeypatch):
         db.engine.dispose()
 
 
-APP_TABLES = {"users", "posts", "row_counts", "api_tokens", "sign_in_failures", "history", "data_versions"}
+APP_TABLES = {
+    "users",
+    "posts",
+    "row_counts",
+    "page_counts",
+    "api_tokens",
+    "sign_in_failures",
+    "history",
+    "data_versions",
+}
 # On SQLite the search index is an FTS5 table per searched table, with its shadow tables.
 SEARCH_TABLES = (
     set()

@@ -7,7 +7,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from .. import data_version
+from .. import data_version, page_counts
 from ..counters import totals
 from ..database import is_memory_database, write_intent
 from ..extensions import db
@@ -72,7 +72,8 @@ def check_db():
 
 
 def count_mismatches():
-    """Where row_counts or users.post_count disagree with the rows themselves (myapp/counters.py)."""
+    """Where row_counts, users.post_count or page_counts disagree with the rows themselves
+    (myapp/counters.py, myapp/page_counts.py)."""
     found = []
     kept = totals()  # the sum of each table's shards
     for name, model in (("users", User), ("posts", Post)):
@@ -87,7 +88,7 @@ def count_mismatches():
         .limit(20)
     ).all()
     found += [f"user {uid} has post_count {kept_n}, but {n} posts" for uid, kept_n, n in wrong]
-    return found
+    return found + page_counts.mismatches(db.session.connection())
 
 
 @click.command("invalidate-caches")

@@ -8,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from .. import page_counts
 from ..data_version import new_epoch
 from ..database import write_intent
 from ..extensions import db
@@ -51,6 +52,8 @@ def restore(src):
         # The backup brought its own, older data version back: a new epoch makes the version
         # differ from every one served before, so no ETag or cached page outlives the restore.
         new_epoch(connection)
+        # Counted again from the rows: a backup's counts are only as good as the file they came in.
+        page_counts.rebuild(connection)
         record(connection, "restore", f"database restored from the backup {src.name} ({what})")
     click.echo(f"Restored {src} into {live_path} ({what}).")
     if current_app.config.get("READ_ONLY"):

@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import column, func, insert, select, table, text
+from sqlalchemy import BigInteger, any_, bindparam, column, func, insert, select, table, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from .. import page_counts
 from ..counters import add_to_total
 from ..data_version import new_epoch
 from ..database import write_intent
@@ -120,6 +122,14 @@ def reserve_ids(connection, table, count):
     return range(start, start + count)
 
 
+def among(connection, column, ids):
+    """column is one of the batch's ids. SQLite's are a range (reserve_ids); PostgreSQL's come from
+    the sequence, shared with the app's inserts, so a range could hold someone else's rows."""
+    if connection.dialect.name != "postgresql":
+        return column.between(ids[0], ids[-1])
+    return column == any_(bindparam("batch_ids", list(ids), type_=ARRAY(BigInteger)))
+
+
 @contextmanager
 def bulk_load_settings(connection):
     """Looser settings on this one connection for the load, put back afterwards."""
@@ -150,6 +160,10 @@ def insert_batch(connection, first, count, posts_per_user, stamps):
                 insert_rows(
                     connection, raw_posts, POST_COLUMNS, post_rows(numbers, ids, posts_per_user, stamps)
                 )
+        # The batch's rows per sort-key prefix, grouped (the ORM events count one row at a time).
+        # Shard 0 of both kinds of counts, page counts first: the order every writer takes them in.
+        page_counts.users_added(connection, among(connection, users.c.id, ids), writer=0)
+        page_counts.posts_added(connection, among(connection, posts.c.user_id, ids), writer=0)
         add_to_total(connection, "users", count, shard=False)
         add_to_total(connection, "posts", count * posts_per_user, shard=False)
         # One history entry for the batch, in its transaction (not one per row: SPEC §13).

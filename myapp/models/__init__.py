@@ -2,8 +2,18 @@
 and the data version."""
 
 from .accounts import ApiToken, SignInFailure
-from .content import ROLES, Post, RowCount, User
+from .content import ROLES, PageCount, Post, RowCount, User
 from .history import HistoryEntry
 from .versions import DataVersion
 
-__all__ = ["ROLES", "ApiToken", "DataVersion", "HistoryEntry", "Post", "RowCount", "SignInFailure", "User"]
+__all__ = [
+    "ROLES",
+    "ApiToken",
+    "DataVersion",
+    "HistoryEntry",
+    "PageCount",
+    "Post",
+    "RowCount",
+    "SignInFailure",
+    "User",
+]

@@ -4,7 +4,7 @@ import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -140,3 +140,22 @@ class RowCount(db.Model):
 
     name: Mapped[str] = mapped_column(String(20), primary_key=True)
     n: Mapped[int] = mapped_column(default=0)
+
+
+class PageCount(db.Model):
+    """Rows per prefix of a list's sort key, so that a typed ?page=N finds its rows without
+    counting past the ones before them (myapp/page_counts.py)."""
+
+    __tablename__ = "page_counts"
+
+    # The list ("users", "posts"), the prefix's length, the prefix of the sort key's text, and
+    # the writer's shard (PostgreSQL: writers add to their own rows, as myapp/counters.py does).
+    list: Mapped[str] = mapped_column(String(20), primary_key=True)
+    level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    prefix: Mapped[str] = mapped_column(String(80), primary_key=True)
+    shard: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # The prefix one level up: the walk reads the children of one prefix at a time.
+    parent: Mapped[str] = mapped_column(String(80))
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    __table_args__ = (Index("ix_page_counts_parent", "list", "level", "parent", "prefix"),)

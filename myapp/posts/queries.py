@@ -2,6 +2,7 @@
 
 from sqlalchemy import func, select
 
+from .. import page_counts
 from ..counters import total
 from ..extensions import db
 from ..listing import Page, order_by, page_rows, sort_choices
@@ -65,7 +66,9 @@ def post_page(args, user_id=None):
         count = total("posts")
     # The kept counts are exact: they let a typed deep page count from the far end (listing.py).
     offset_stmt = _offset_posts(filters, args)
-    rows = page_rows(matching_posts(filters), Post.id, SORT_COLUMNS, args, _sort_key, offset_stmt, count)
+    trie = page_counts.POSTS if user_id is None else None  # counts of the whole list only
+    stmt = matching_posts(filters)
+    rows = page_rows(stmt, Post.id, SORT_COLUMNS, args, _sort_key, offset_stmt, count, trie)
     return Page(rows, args.page, args.per_page, count)
 
 

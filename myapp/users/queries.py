@@ -2,6 +2,7 @@
 
 from sqlalchemy import func, select
 
+from .. import page_counts
 from ..counters import total
 from ..extensions import db
 from ..listing import Page, order_by, page_rows, sort_choices
@@ -53,7 +54,9 @@ def user_page(args, emails=True):
     if not args.q:
         # The kept count is exact: it lets a typed deep page count from the far end (listing.py).
         count = total("users")
-        rows = page_rows(matching_users(), User.id, SORT_COLUMNS, args, _sort_key, exact_total=count)
+        stmt = matching_users()
+        trie = page_counts.USERS
+        rows = page_rows(stmt, User.id, SORT_COLUMNS, args, _sort_key, exact_total=count, trie=trie)
         return Page(rows, args.page, args.per_page, count)
     search = user_search(args.q, emails)
     rows = search.rows(

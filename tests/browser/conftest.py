@@ -22,7 +22,7 @@ import config as app_config
 from myapp import create_app
 from myapp.auth.passwords import hash_password
 from myapp.extensions import db
-from myapp.models import ApiToken, HistoryEntry, Post, RowCount, SignInFailure, User
+from myapp.models import ApiToken, HistoryEntry, PageCount, Post, RowCount, SignInFailure, User
 
 from ..conftest import ON_POSTGRES
 from .visitor import SCREENSHOTS, Visitor
@@ -137,6 +137,7 @@ def empty_database(live_app):
         db.session.execute(delete(Post))
         db.session.execute(delete(User))
         db.session.execute(update(RowCount).values(n=0))
+        db.session.execute(delete(PageCount))  # the counts per sort-key prefix, also kept
         db.session.flush()
         db.session.execute(delete(HistoryEntry))  # after the deletes above, which it records
         username, password = ADMIN

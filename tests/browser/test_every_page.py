@@ -144,11 +144,12 @@ def test_empty_users_list_read_anonymously(people, live_app, public_reads):
     from sqlalchemy import delete, update
 
     from myapp.extensions import db
-    from myapp.models import RowCount, User
+    from myapp.models import PageCount, RowCount, User
 
     with live_app.app_context():
-        db.session.execute(delete(User))  # the admin too (a bulk delete: the kept count is reset by hand)
+        db.session.execute(delete(User))  # the admin too (a bulk delete: the kept counts are reset by hand)
         db.session.execute(update(RowCount).values(n=0))
+        db.session.execute(delete(PageCount))
         db.session.commit()
     for size_name in ("desktop", "phone"):
         anonymous = people(size_name, account=None)

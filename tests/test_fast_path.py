@@ -8,7 +8,7 @@ import pytest
 from myapp.extensions import db
 
 from .conftest import new_token, sqlite_only
-from .test_conditional import settled
+from .test_conditional import Statements, settled
 from .test_observability_log import json_log, request_lines  # noqa: F401 - the fixture
 from .test_observability_metrics import metrics_on, requests_total, scrape  # noqa: F401 - the fixture
 from .test_snapshot import snapshot_app  # noqa: F401 - the fixture
@@ -190,3 +190,11 @@ def test_a_session_past_its_lifetime_is_not_answered(app, client, monkeypatch, d
     assert dispatches.count == 2
     assert response.status_code == 303
     assert response.headers["Location"].startswith("/login")
+
+
+def test_an_address_never_kept_costs_no_query_before_flask(app, client):
+    with Statements(app) as sent:
+        response = client.get("/static/style.css")
+        response.close()  # a file sent as is
+    assert response.status_code == 200
+    assert sent == []  # neither the fast path nor Flask asked for the data version

@@ -202,7 +202,7 @@ def finish(response):
         return response
     label_page(response, key)
     if request.method == "GET" and not response.is_streamed and not response.direct_passthrough:
-        state().cache.put(key.etag, response, request.endpoint)
+        state().cache.put(key.etag, response, request.endpoint, request.environ)
     if "HTTP_IF_NONE_MATCH" in request.environ:
         response = response.make_conditional(request)
     return response

@@ -64,8 +64,8 @@ class FastPath:
         if environ.get("REQUEST_METHOD") != "GET" or REFUSED_HOST in environ or BODY_TOO_LARGE in environ:
             return None
         conditional = self.app.extensions.get("conditional")
-        if conditional is None or conditional.cache.entries is None:
-            return None
+        if conditional is None or not conditional.cache.may_hold(environ):
+            return None  # nothing kept for this address: no query for the data version
         config = self.app.config
         if "HTTP_AUTHORIZATION" in environ and not conditional.snapshot:
             return None

@@ -35,13 +35,40 @@ class Entry:
         return response_class(self.body, self.status, list(self.headers))
 
 
+# How many addresses of kept pages are remembered (see PageCache.may_hold): more than the pages
+# the cache can hold at its default size, and a few MB at most.
+KEPT_ADDRESSES = 20_000
+
+
+def address(environ):
+    """What a kept page's URL is, without the session or the version: host, path, query."""
+    return (
+        environ.get("HTTP_HOST", ""),
+        environ.get("SCRIPT_NAME", ""),
+        environ.get("PATH_INFO", ""),
+        environ.get("QUERY_STRING", ""),
+    )
+
+
 class PageCache:
     """Thread-safe (gthread workers serve requests on several threads)."""
 
     def __init__(self, max_bytes, max_entry_bytes):
         self.max_entry_bytes = max_entry_bytes
         self.entries = LRUCache(maxsize=max(max_bytes, 1), getsizeof=Entry.size) if max_bytes > 0 else None
+        # The addresses of the pages put here lately: fast_path.py reads the data version (a
+        # query) only for an address that may have a page kept, not for every static file or
+        # page never kept. Forgetting one only sends its request the slower way, through Flask.
+        self.addresses = LRUCache(maxsize=KEPT_ADDRESSES)
         self.lock = threading.Lock()
+
+    def may_hold(self, environ):
+        """False when no page of this address has been kept lately (the fast path then skips it)."""
+        if self.entries is None:
+            return False
+        key = address(environ)
+        with self.lock:
+            return self.addresses.get(key) is not None
 
     def get(self, key):
         if self.entries is None:
@@ -49,7 +76,7 @@ class PageCache:
         with self.lock:
             return self.entries.get(key)
 
-    def put(self, key, response, endpoint):
+    def put(self, key, response, endpoint, environ):
         if self.entries is None or response.content_length is None:
             return
         if response.content_length > self.max_entry_bytes:
@@ -59,8 +86,10 @@ class PageCache:
             return  # LRUCache refuses a value larger than the whole cache
         with self.lock:
             self.entries[key] = entry
+            self.addresses[address(environ)] = True
 
     def clear(self):
         if self.entries is not None:
             with self.lock:
                 self.entries.clear()
+                self.addresses.clear()

@@ -8,7 +8,7 @@ import pytest
 from myapp.extensions import db
 
 from .conftest import new_token, sqlite_only
-from .test_conditional import Statements, settled
+from .test_conditional import SELECT_VERSION, Statements, settled
 from .test_observability_log import json_log, request_lines  # noqa: F401 - the fixture
 from .test_observability_metrics import metrics_on, requests_total, scrape  # noqa: F401 - the fixture
 from .test_snapshot import snapshot_app  # noqa: F401 - the fixture
@@ -198,3 +198,22 @@ def test_an_address_never_kept_costs_no_query_before_flask(app, client):
         response.close()  # a file sent as is
     assert response.status_code == 200
     assert sent == []  # neither the fast path nor Flask asked for the data version
+
+
+def test_a_miss_passed_on_to_flask_reads_the_version_once(app, client, make_user, dispatches):
+    client.get("/users")  # kept for this session: the fast path asks for the version next time
+    make_user("bea")  # a new version: what was kept no longer matches
+    with Statements(app) as sent:
+        assert "bea" in client.get("/users").get_data(as_text=True)
+    assert dispatches.count == 2
+    assert sent.count(SELECT_VERSION) == 1  # Flask's path used the version the fast path read
+
+
+def test_another_readers_page_costs_no_query_before_flask(app, client, client_for, make_account):
+    client.get("/users")  # kept for the admin's session only
+    member = client_for(make_account("mia"))
+    member.environ_base.pop("HTTP_AUTHORIZATION")
+    settled(member)
+    with Statements(app) as sent:
+        assert member.get("/users").status_code == 200
+    assert sent.count(SELECT_VERSION) == 1

@@ -52,6 +52,9 @@ UNCACHED_ENDPOINTS = frozenset(
 READS = frozenset({"GET", "HEAD"})
 # A page bigger than this is not kept (a list page is 20-40 KB; per_page is capped).
 MAX_PAGE_BYTES = 1024 * 1024
+# In the environ: the data version fast_path.py read for a request it then passed on to Flask.
+# Read just before, and still before the page's queries: Flask's path need not ask again.
+VERSION_READ = "myapp.data_version"
 # Flask-Login's and Flask's keys in the session.
 SESSION_ACCOUNT = "_user_id"
 FLASHES = "_flashes"
@@ -63,6 +66,7 @@ class PageKey:
     etag: str
     cache_control: str
     account_id: int | None
+    reader: tuple  # who asks, as the ETag has it: (session account, bearer token, CSRF token)
 
 
 class Conditional:
@@ -96,14 +100,17 @@ class Conditional:
 
     def key(self):
         """The ETag this request gets, with its Cache-Control and, for the log, the account id."""
-        if self.snapshot:
-            return self.key_for(request.environ, current_app.config)  # no accounts in snapshot mode
+        environ = request.environ
+        version = environ.get(VERSION_READ)
+        if self.snapshot:  # no accounts in snapshot mode
+            return self.key_for(environ, current_app.config, version=version)
         return self.key_for(
-            request.environ,
+            environ,
             current_app.config,
             account=session.get(SESSION_ACCOUNT) or "",
-            token=request.environ.get("HTTP_AUTHORIZATION", ""),
+            token=environ.get("HTTP_AUTHORIZATION", ""),
             csrf=session.get(self.csrf_field) or "",
+            version=version,
         )
 
     def key_for(self, environ, config, account="", token="", csrf="", version=None):
@@ -130,7 +137,10 @@ class Conditional:
             parts.append(str(int(time.time() // max(1, limit // 2))))
         account_id = account.partition(":")[0]
         return PageKey(
-            self.tagger.tag(parts), cache_control, int(account_id) if account_id.isdigit() else None
+            self.tagger.tag(parts),
+            cache_control,
+            int(account_id) if account_id.isdigit() else None,
+            (account, token, csrf),
         )
 
 
@@ -202,7 +212,7 @@ def finish(response):
         return response
     label_page(response, key)
     if request.method == "GET" and not response.is_streamed and not response.direct_passthrough:
-        state().cache.put(key.etag, response, request.endpoint, request.environ)
+        state().cache.put(key.etag, response, request.endpoint, request.environ, key.reader)
     if "HTTP_IF_NONE_MATCH" in request.environ:
         response = response.make_conditional(request)
     return response

@@ -30,6 +30,7 @@ from werkzeug.http import parse_cookie, parse_etags
 
 from ..observability.requestlog import REQUEST_ID_HEADER, RequestStats, log_request, request_id_from
 from ..security import BODY_TOO_LARGE, HEADERS, HSTS, REFUSED_HOST
+from . import VERSION_READ
 
 FLASHES = "_flashes"
 REMEMBER = "_remember"
@@ -64,27 +65,27 @@ class FastPath:
         if environ.get("REQUEST_METHOD") != "GET" or REFUSED_HOST in environ or BODY_TOO_LARGE in environ:
             return None
         conditional = self.app.extensions.get("conditional")
-        if conditional is None or not conditional.cache.may_hold(environ):
-            return None  # nothing kept for this address: no query for the data version
+        if conditional is None:
+            return None
         config = self.app.config
         if "HTTP_AUTHORIZATION" in environ and not conditional.snapshot:
             return None
         session = self.session(environ, config)
         if session is None:
             return None
+        account = csrf = ""
+        if not conditional.snapshot:  # no accounts in snapshot mode
+            account = session.get(SESSION_ACCOUNT) or ""
+            csrf = session.get(conditional.csrf_field) or ""
+        if not conditional.cache.may_hold(environ, (account, "", csrf)):
+            return None  # nothing kept for this reader at this address: no query for the version
         started = perf_counter()
         version = conditional.version_outside_request()
         if version is None:
             return None
         version_seconds = perf_counter() - started
-        key = conditional.key_for(
-            environ,
-            config,
-            account="" if conditional.snapshot else session.get(SESSION_ACCOUNT) or "",
-            token="",
-            csrf="" if conditional.snapshot else session.get(conditional.csrf_field) or "",
-            version=version,
-        )
+        environ[VERSION_READ] = version  # on a miss, Flask's path uses it rather than ask again
+        key = conditional.key_for(environ, config, account=account, csrf=csrf, version=version)
         entry = conditional.cache.get(key.etag)
         return None if entry is None else (key, entry, version_seconds)
 

@@ -40,13 +40,16 @@ class Entry:
 KEPT_ADDRESSES = 20_000
 
 
-def address(environ):
-    """What a kept page's URL is, without the session or the version: host, path, query."""
+def address(environ, reader):
+    """A kept page's key less the data version: the URL, the variant, and who asks (reader: the
+    session's account and CSRF token, as the ETag has them)."""
     return (
         environ.get("HTTP_HOST", ""),
         environ.get("SCRIPT_NAME", ""),
         environ.get("PATH_INFO", ""),
         environ.get("QUERY_STRING", ""),
+        environ.get("HTTP_ACCEPT", ""),
+        reader,
     )
 
 
@@ -57,16 +60,17 @@ class PageCache:
         self.max_entry_bytes = max_entry_bytes
         self.entries = LRUCache(maxsize=max(max_bytes, 1), getsizeof=Entry.size) if max_bytes > 0 else None
         # The addresses of the pages put here lately: fast_path.py reads the data version (a
-        # query) only for an address that may have a page kept, not for every static file or
-        # page never kept. Forgetting one only sends its request the slower way, through Flask.
+        # query) only when this reader had this page kept at some version, not for every static
+        # file, page never kept, or other reader's page. Forgetting one only sends its request
+        # the slower way, through Flask.
         self.addresses = LRUCache(maxsize=KEPT_ADDRESSES)
         self.lock = threading.Lock()
 
-    def may_hold(self, environ):
+    def may_hold(self, environ, reader):
         """False when no page of this address has been kept lately (the fast path then skips it)."""
         if self.entries is None:
             return False
-        key = address(environ)
+        key = address(environ, reader)
         with self.lock:
             return self.addresses.get(key) is not None
 
@@ -76,7 +80,7 @@ class PageCache:
         with self.lock:
             return self.entries.get(key)
 
-    def put(self, key, response, endpoint, environ):
+    def put(self, key, response, endpoint, environ, reader):
         if self.entries is None or response.content_length is None:
             return
         if response.content_length > self.max_entry_bytes:
@@ -86,7 +90,7 @@ class PageCache:
             return  # LRUCache refuses a value larger than the whole cache
         with self.lock:
             self.entries[key] = entry
-            self.addresses[address(environ)] = True
+            self.addresses[address(environ, reader)] = True
 
     def clear(self):
         if self.entries is not None:

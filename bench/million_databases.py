@@ -22,7 +22,26 @@ def totals(rows):
     return counts["users"], counts["posts"]
 
 
-class SqliteDatabase:
+class ScratchDatabase:
+    """What both databases answer the same way, through their own query() and exists()."""
+
+    def seeded_users(self):
+        if not self.exists():
+            return 0
+        try:
+            return self.totals()[0]
+        except Exception:  # no tables yet: not seeded
+            return 0
+
+    def totals(self):
+        return totals(self.query(COUNTS))
+
+    def user_id(self, name):
+        rows = self.query(USER_ID, name=name)
+        return rows[0][0] if rows else None
+
+
+class SqliteDatabase(ScratchDatabase):
     kind = "sqlite"
 
     def __init__(self, folder):
@@ -40,20 +59,8 @@ class SqliteDatabase:
         finally:
             conn.close()
 
-    def seeded_users(self):
-        if not self.path.exists():
-            return 0
-        try:
-            return totals(self.query(COUNTS))[0]
-        except sqlite3.Error:
-            return 0
-
-    def totals(self):
-        return totals(self.query(COUNTS))
-
-    def user_id(self, name):
-        rows = self.query(USER_ID, name=name)
-        return rows[0][0] if rows else None
+    def exists(self):
+        return self.path.exists()
 
     def server_version(self):
         return f"SQLite {sqlite3.sqlite_version}"
@@ -66,7 +73,7 @@ class SqliteDatabase:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-class PostgresDatabase:
+class PostgresDatabase(ScratchDatabase):
     """The database named in url, made and dropped through the server's `postgres` database."""
 
     kind = "postgresql"
@@ -94,21 +101,6 @@ class PostgresDatabase:
                 return conn.execute(text(sql), params).all()
         finally:
             engine.dispose()
-
-    def seeded_users(self):
-        if not self.exists():
-            return 0
-        try:
-            return totals(self.query(COUNTS))[0]
-        except Exception:  # no tables yet: not seeded
-            return 0
-
-    def totals(self):
-        return totals(self.query(COUNTS))
-
-    def user_id(self, name):
-        rows = self.query(USER_ID, name=name)
-        return rows[0][0] if rows else None
 
     def server_version(self):
         return "PostgreSQL " + self.query("SHOW server_version")[0][0].split()[0]

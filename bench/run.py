@@ -192,7 +192,7 @@ def bench_size(size, args, log):
         Server("wsgi:app", workers, env=public_env, config="gunicorn_app.py", cwd=ROOT, log=log) as public,
         Server(
             "wsgi:app", workers, env=rendered_env, config="gunicorn_app.py", cwd=ROOT, log=log
-        ) as rendered,  # noqa: E501
+        ) as rendered,
     ):
         for server in (hello, raw, app):
             if not server.wait():

@@ -41,6 +41,20 @@ def file_app(tmp_path, monkeypatch):
         db.engine.dispose()
 
 
+def snapshot_app_over(file_app, monkeypatch, **env):
+    """A snapshot-mode app (APP_CONFIG=snapshot) serving a copy of file_app's database, with these
+    environment settings; a generator for a fixture to yield from (it disposes of the app after)."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{file_app.config['DB_PATH']}")
+    monkeypatch.setenv("SECRET_KEY", "snapshot-test-key-" + "k" * 32)  # production wants 32 or more
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    app = create_app("snapshot")
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 def add_users(app, *names, posts=0):
     """Add users (and posts each) in one committed transaction, as a view would."""
     with app.app_context(), write_intent():

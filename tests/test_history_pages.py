@@ -6,12 +6,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from myapp import create_app
 from myapp.extensions import db
 from myapp.models import HistoryEntry
 
 from .conftest import ADMIN, sqlite_only
-from .file_app import add_users
+from .file_app import add_users, snapshot_app_over
 
 
 def test_user_and_post_pages_link_to_their_history(client, make_user, make_post):
@@ -119,13 +118,7 @@ def snapshot_app(file_app, tmp_path, monkeypatch):
 
         db.session.delete(db.session.scalar(select(User).filter_by(username="alice")))
         db.session.commit()
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{file_app.config['DB_PATH']}")
-    monkeypatch.setenv("SECRET_KEY", "snapshot-test-key-" + "k" * 32)
-    app = create_app("snapshot")
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from snapshot_app_over(file_app, monkeypatch)
 
 
 @sqlite_only

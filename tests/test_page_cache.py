@@ -10,6 +10,7 @@ from myapp.conditional.page_cache import PageCache
 from myapp.extensions import db
 
 from .conftest import CSRF_INPUT, csrf_token, sqlite_only
+from .file_app import add_users, snapshot_app_over
 from .test_conditional import SELECT_VERSION, Statements, etag, settled
 
 SIGN_OUT_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -178,19 +179,8 @@ def test_a_refusal_is_never_kept_for_the_next_reader(app, client, client_for, ma
 
 @pytest.fixture
 def snapshot(file_app, monkeypatch):
-    from myapp import create_app
-
-    from .file_app import add_users
-
     add_users(file_app, "alice", posts=1)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{file_app.config['DB_PATH']}")
-    monkeypatch.setenv("SECRET_KEY", "snapshot-test-key-" + "k" * 32)
-    monkeypatch.setenv("SNAPSHOT_MAX_AGE", "120")
-    app = create_app("snapshot")
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from snapshot_app_over(file_app, monkeypatch, SNAPSHOT_MAX_AGE="120")
 
 
 @sqlite_only
@@ -253,8 +243,6 @@ def file_client(file_app):
 def test_a_write_by_another_worker_shows_at_once(file_app, file_client, tmp_path, monkeypatch):
     from myapp import create_app
 
-    from .file_app import add_users
-
     assert "alice" not in file_client.get("/users").get_data(as_text=True)
     file_client.get("/users")  # kept
     monkeypatch.setenv("TEST_DATABASE_URL", f"sqlite:///{file_app.config['DB_PATH']}")
@@ -269,7 +257,6 @@ def test_a_write_by_another_worker_shows_at_once(file_app, file_client, tmp_path
 
 @sqlite_only
 def test_a_restore_never_serves_a_page_kept_before_it(file_app, file_client, tmp_path):
-    from .file_app import add_users
 
     runner = file_app.test_cli_runner()
     add_users(file_app, "alice")

@@ -11,7 +11,7 @@ from myapp.extensions import db
 from myapp.models import User
 
 from .conftest import sqlite_only
-from .file_app import add_users
+from .file_app import add_users, snapshot_app_over
 from .http_client import FormClient
 from .procs import Gunicorn, app_env, migrated_database
 
@@ -23,13 +23,7 @@ def snapshot_app(file_app, tmp_path, monkeypatch):
     """A snapshot-mode app over file_app's database, which holds alice (with a post) and bob."""
     add_users(file_app, "alice", posts=1)
     add_users(file_app, "bob")
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{file_app.config['DB_PATH']}")
-    monkeypatch.setenv("SECRET_KEY", "snapshot-test-key-" + "k" * 32)  # production wants 32 or more
-    app = create_app("snapshot")
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from snapshot_app_over(file_app, monkeypatch)
 
 
 def test_reads_come_from_memory_not_the_file(snapshot_app, file_app):

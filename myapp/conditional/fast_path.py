@@ -30,11 +30,8 @@ from werkzeug.http import parse_cookie, parse_etags
 
 from ..observability.requestlog import REQUEST_ID_HEADER, RequestStats, log_request, request_id_from
 from ..security import BODY_TOO_LARGE, HEADERS, HSTS, REFUSED_HOST
-from . import VERSION_READ
+from . import FLASHES, REMEMBER, SESSION_ACCOUNT, VERSION_READ
 
-FLASHES = "_flashes"
-REMEMBER = "_remember"
-SESSION_ACCOUNT = "_user_id"
 VERIFIED_SESSIONS = 4096  # session cookies whose signature was checked, most recent
 STATUS_LINES = {200: "200 OK", 304: "304 NOT MODIFIED"}
 

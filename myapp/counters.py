@@ -19,7 +19,7 @@ shard per table, users' before posts', so two shards are never taken in opposite
 import os
 import threading
 
-from sqlalchemy import delete, event, inspect, select, update
+from sqlalchemy import delete, event, func, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from . import page_counts
@@ -146,3 +146,31 @@ def _post_moved(_mapper, connection, post):
         # Lowest id first, as every write locks users (myapp/transactions.py).
         for user_id, delta in sorted([(history.deleted[0], -1), (history.added[0], 1)]):
             add_to_post_count(connection, user_id, delta)
+
+
+def recount(connection):
+    """Set every kept count here from the rows (flask recount): each table's total, into one row
+    (its shards deleted), and users.post_count where it differs. Returns what was wrong, as lines.
+
+    The caller holds the tables still (LOCK TABLE on PostgreSQL, the write lock on SQLite), so no
+    writer adds to a shard between the count and the write."""
+    fixed = []
+    kept = dict.fromkeys(TABLES, 0)
+    for name, n in connection.execute(select(row_counts.c.name, row_counts.c.n)).all():
+        kept[name.partition(":")[0]] = kept.get(name.partition(":")[0], 0) + n
+    for name, table in (("users", users), ("posts", posts)):
+        actual = connection.scalar(select(func.count()).select_from(table))
+        if kept[name] != actual:
+            fixed.append(f"row_counts: {kept[name]} {name} → {actual}")
+        shards = (row_counts.c.name == name) | row_counts.c.name.like(f"{name}:%")
+        connection.execute(delete(row_counts).where(shards))
+        connection.execute(row_counts.insert().values(name=name, n=actual))
+    counted = select(func.count()).where(posts.c.user_id == users.c.id).scalar_subquery()
+    wrong = connection.execute(
+        update(users)
+        .where(users.c.post_count != counted)
+        .values(post_count=counted, updated_at=users.c.updated_at)  # a recount changes no user
+    ).rowcount
+    if wrong:
+        fixed.append(f"users.post_count: {wrong} users had the wrong number")
+    return fixed

@@ -188,11 +188,16 @@ def rebuild(connection):
     posts_added(connection, literal(True), writer=0)
 
 
-def mismatches(connection, limit=20):
-    """Where the kept counts (summed over shards) differ from the rows' (flask check-db)."""
+def kept_sums(connection):
+    """{(list, level, prefix): n} of every nonzero count, summed over shards."""
     names = (page_counts.c.list, page_counts.c.level, page_counts.c.prefix)
     kept_rows = connection.execute(select(*names, func.sum(page_counts.c.n)).group_by(*names))
-    kept = {tuple(row[:3]): row[3] for row in kept_rows if row[3]}
+    return {tuple(row[:3]): row[3] for row in kept_rows if row[3]}
+
+
+def mismatches(connection, limit=20):
+    """Where the kept counts (summed over shards) differ from the rows' (flask check-db)."""
+    kept = kept_sums(connection)
     dialect = connection.dialect.name
     actual = {}
     for trie, table, key in ((USERS, users, user_key), (POSTS, posts, post_key)):

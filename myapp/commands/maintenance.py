@@ -58,7 +58,8 @@ def check_db():
         if not memory:
             checks.append(("schema is what the migrations make", schema))
             checks.append(("values have the right types", values))
-    checks.append(("kept counts match the rows", count_mismatches()))
+    count_problems = count_mismatches()
+    checks.append(("kept counts match the rows", count_problems))
     failed = False
     for name, found in checks:
         click.echo(f"{name}: {'ok' if not found else 'FAILED'}")
@@ -67,7 +68,8 @@ def check_db():
         failed = failed or bool(found)
     db.session.rollback()
     if failed:
-        raise click.ClickException("the database failed a check (details above).")
+        hint = " `flask recount` sets the kept counts from the rows." if count_problems else ""
+        raise click.ClickException("the database failed a check (details above)." + hint)
     click.echo("The database is sound.")
 
 

@@ -2,8 +2,8 @@
 the search index instead (myapp/search/match.py, budget.py): the rows must be the same either way.
 
 The matches here all sort after many rows that do not match ("user9" among a million user<N>), and
-the budget is made tiny so that the walk gives up: SQLite one VM step, PostgreSQL 1 ms, against a
-walk past thousands of rows (some 10 ms there).
+the budget is made tiny so that the walk gives up: SQLite none (it ends at its first step),
+PostgreSQL 1 ms, against a walk past thousands of rows (some 10 ms there).
 """
 
 import re
@@ -14,9 +14,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
 from myapp.extensions import db
-from myapp.models import User
+from myapp.models import Post, User
 from myapp.search import budget, match
-from myapp.search.match import CAP, WALK_MS, WALK_STEPS
+from myapp.search.match import CAP, QUICK_WALK_MS, Search
 
 from .conftest import ON_POSTGRES
 from .test_search import bulk_users
@@ -37,8 +37,8 @@ def late_matches(app, monkeypatch):
     the walk's budget is tiny, and plans records each walk (True) and its fallback (False)."""
     bulk_users(app, "aaa", FILLER)
     bulk_users(app, "zlate", LATE)
-    monkeypatch.setattr(match, "WALK_STEPS", 1)
-    monkeypatch.setattr(match, "WALK_MS", 1)
+    monkeypatch.setattr(match, "QUICK_WALK_MS", {"sqlite": 0, "postgresql": 0})
+    monkeypatch.setattr(budget, "CHECK_STEPS", 1)  # SQLite: look at the clock at every step
     monkeypatch.setattr(match, "INDEX_MS", 60_000)  # the index's plan always finishes here
     plans, filters = [], match.Search.filters
 
@@ -80,11 +80,41 @@ def test_next_links_past_a_walk_given_up_keep_the_order(app, client, late_matche
 
 def test_a_walk_that_finds_its_page_early_keeps_it(app, client, late_matches, monkeypatch):
     # Descending, the matches come first: the walk returns at once, within the real budget.
-    monkeypatch.setattr(match, "WALK_STEPS", WALK_STEPS)
-    monkeypatch.setattr(match, "WALK_MS", WALK_MS)
+    monkeypatch.setattr(match, "QUICK_WALK_MS", QUICK_WALK_MS)
     body = client.get("/api/users?q=zlate&sort=-username&per_page=100").get_json()
     assert [u["username"] for u in body["items"]] == expected(app, "-username", 0, 100)
     assert late_matches == [True]
+
+
+def test_many_matches_get_a_longer_walk_before_they_are_read(app, client, late_matches, monkeypatch):
+    # Reading the matches is made to look slow: past the quick walk, a second, long walk finds them.
+    monkeypatch.setattr(match, "MATCH_US", dict.fromkeys(match.MATCH_US, 1_000))
+    body = client.get("/api/users?q=zlate&sort=username&per_page=100&page=2").get_json()
+    assert [u["username"] for u in body["items"]] == expected(app, "username", 100, 100)
+    assert late_matches == [True, True]
+
+
+def test_few_enough_matches_are_read_without_a_second_walk(app, client, late_matches, monkeypatch):
+    # Reading them looks cheap but the bar is lowered to nothing: a second walk, out of time too,
+    # then the matches read after all.
+    monkeypatch.setattr(match, "READ_MATCHES_MS", 0)
+    monkeypatch.setattr(match, "LONG_WALK_MS", 0)
+    body = client.get("/api/users?q=zlate&sort=username&per_page=100").get_json()
+    assert [u["username"] for u in body["items"]] == expected(app, "username", 0, 100)
+    assert late_matches == [True, True, False]
+
+
+def test_the_estimate_of_the_matches_comes_from_a_sample(app, late_matches):
+    with app.app_context():
+        # All the filler (and the admin) but no "zlate": the sample sees their share.
+        filler = Search("aaa", User, ("username", "email")).estimated_matches()
+        assert 0.7 * FILLER <= filler <= 1.3 * FILLER
+        # Bunched at the end of the ids, the late ones are seen by fewer windows: a rough figure,
+        # never under CAP + 1 (more than CAP match: that is why there is an estimate).
+        assert CAP < Search("zlate", User, ("username", "email")).estimated_matches() <= 3 * LATE
+        # One author's posts: no estimate (the sample is of the whole table).
+        scoped = Search("aaa", Post, ("title",), scope=[Post.user_id == 1])
+        assert scoped.estimated_matches() is None
 
 
 postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="PostgreSQL's settings and timeouts")

@@ -1,20 +1,22 @@
 """Bounds on the walk of a sort index that a common search term's page takes (match.py), and the
 planner settings of the plan that replaces it when the bound is reached.
 
-SQLite: a budget of virtual machine steps between two rows (a progress handler). PostgreSQL: a
-statement_timeout for the walk, and for the replacement plan no index scans, so that the planner
-reads the matches through the trigram index (a bitmap) and sorts the page out of them instead of
-walking the sort index again; that plan has a timeout of its own, as a dense term's walk can run
-past its budget on a loaded machine, and sorting its million matches would take seconds. Settings
-are made with SET LOCAL inside a savepoint, so an interrupted statement leaves the request's
-transaction as it was, and they end with the block.
+SQLite: a deadline, checked by a progress handler every few thousand virtual machine steps.
+PostgreSQL: a statement_timeout for the walk, and for the replacement plan no index scans, so that
+the planner reads the matches through the trigram index (a bitmap) and sorts the page out of them
+instead of walking the sort index again; that plan has a timeout of its own, as a dense term's walk
+can run past its budget on a loaded machine, and sorting its million matches would take seconds.
+Settings are made with SET LOCAL inside a savepoint, so an interrupted statement leaves the
+request's transaction as it was, and they end with the block.
 """
 
+import time
 from contextlib import contextmanager
 
 from ..extensions import db
 
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement ended by statement_timeout
+CHECK_STEPS = 2_000  # SQLite: VM steps between two looks at the clock
 
 
 def interrupted(error):
@@ -26,18 +28,16 @@ def interrupted(error):
 
 
 @contextmanager
-def step_budget(steps):
-    """Interrupt an SQLite statement that runs `steps` VM steps without returning a row.
-
-    SQLite calls the progress handler every `steps` steps of one sqlite3_step(), that is between
-    two rows; returning 1 interrupts the statement (a read: the transaction stays as it was).
-    """
+def time_budget(ms):
+    """Interrupt an SQLite statement still running ms milliseconds from now (a read: the
+    transaction stays as it was). The handler runs every CHECK_STEPS steps, some 20-50 us apart."""
     sqlite = db.session.connection().connection.driver_connection
-    sqlite.set_progress_handler(lambda: 1, steps)
+    deadline = time.perf_counter() + ms / 1000
+    sqlite.set_progress_handler(lambda: time.perf_counter() > deadline, CHECK_STEPS)
     try:
         yield
     finally:
-        sqlite.set_progress_handler(None, steps)
+        sqlite.set_progress_handler(None, CHECK_STEPS)
 
 
 @contextmanager
@@ -80,7 +80,8 @@ def walk_budget(ms):
     planner, which cannot tell how soon, planned two workers whose start alone took 10-20 ms
     of a 3 ms walk (/posts?q=gardening) and so of its budget.
     """
-    return local_settings(statement_timeout=f"{ms}ms", max_parallel_workers_per_gather=0)
+    # At least 1 ms: a statement_timeout of 0 is none at all.
+    return local_settings(statement_timeout=f"{max(1, round(ms))}ms", max_parallel_workers_per_gather=0)
 
 
 def index_plan(ms):

@@ -142,6 +142,7 @@ def urls(ids, users, posts):
     pages += [
         ("/posts?page=<2/3> (typed)", f"/posts?page={max(1, post_pages * 2 // 3)}"),
         ("/posts?page=<middle> (typed)", f"/posts?page={max(1, post_pages // 2)}"),
+        ("/posts?sort=title&page=<middle> (typed: an OFFSET)", f"/posts?sort=title&page={max(1, post_pages // 2)}"),
         ("/posts page after the middle (Next link)", ("next", f"/posts?page={max(1, post_pages // 2)}")),
         (
             "/posts?sort=title after the middle (Next link, in a tie group)",
@@ -162,10 +163,13 @@ def urls(ids, users, posts):
         ("/users?q=<common>", "/users?q=user"),
         # 100k matches, all at the far end of the username order: the page walk finds none early.
         ("/users?q=<common, matched late in the sort>", "/users?q=user9"),
+        ("/users?q=<common, matched late>&sort=email", "/users?q=user9&sort=email"),
         ("/users?q=<2 chars>", "/users?q=r1"),
         ("/posts?q=<rare>", "/posts?q=zebra"),
         ("/posts?q=<none>", "/posts?q=zzzq"),
         ("/posts?q=<common>", "/posts?q=gardening"),
+        # 300k matches, the first after 100,000-700,000 other titles: a long walk of the title index.
+        ("/posts?q=<common>&sort=title", "/posts?q=gardening&sort=title"),
         ("/posts?q=<2 chars>", "/posts?q=ch"),
         ("/users.csv, first 64 KiB", ("first", "/users.csv")),
         ("/posts.csv, first 64 KiB", ("first", "/posts.csv")),

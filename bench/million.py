@@ -142,7 +142,7 @@ def urls(ids, users, posts):
     pages += [
         ("/posts?page=<2/3> (typed)", f"/posts?page={max(1, post_pages * 2 // 3)}"),
         ("/posts?page=<middle> (typed)", f"/posts?page={max(1, post_pages // 2)}"),
-        ("/posts?sort=title&page=<middle> (typed: an OFFSET)", f"/posts?sort=title&page={max(1, post_pages // 2)}"),
+        ("/posts?sort=title&page=<middle> (typed: OFFSET)", f"/posts?sort=title&page={post_pages // 2}"),
         ("/posts page after the middle (Next link)", ("next", f"/posts?page={max(1, post_pages // 2)}")),
         (
             "/posts?sort=title after the middle (Next link, in a tie group)",

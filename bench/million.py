@@ -168,7 +168,7 @@ def urls(ids, users, posts):
         ("/posts?q=<rare>", "/posts?q=zebra"),
         ("/posts?q=<none>", "/posts?q=zzzq"),
         ("/posts?q=<common>", "/posts?q=gardening"),
-        # 300k matches, the first after 100,000-700,000 other titles: a long walk of the title index.
+        # 300k matches, the first after 700,000 other titles: a long walk of the title index.
         ("/posts?q=<common>&sort=title", "/posts?q=gardening&sort=title"),
         ("/posts?q=<2 chars>", "/posts?q=ch"),
         ("/users.csv, first 64 KiB", ("first", "/users.csv")),

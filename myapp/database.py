@@ -104,11 +104,32 @@ def init_database(app):
     app.teardown_appcontext(end_session)
     with app.app_context():
         engine = db.engine
+    if engine.dialect.name == "postgresql":
+        # First of all: SQLAlchemy's own first-connection setup already fails, cryptically, on a
+        # SQL_ASCII database (its text arrives as bytes).
+        event.listen(engine, "first_connect", require_utf8, insert=True)
+        event.listen(engine, "connect", require_utf8)
     if engine.dialect.name != "sqlite":
         return
     pragmas = sqlite_pragmas(app.config, memory=is_memory_database(engine.url))
     event.listen(engine, "connect", ConnectionSettings(pragmas))
     event.listen(engine, "begin", begin_transaction)
+
+
+def require_utf8(dbapi_connection, _connection_record):
+    """Refuse a PostgreSQL database whose encoding is not UTF8, at its first connection.
+
+    Search and exports rely on it: ILIKE is lower(text) LIKE lower(pattern) only in a multibyte
+    encoding (myapp/search/match.py walks with the latter), and the CSV formula guard reads a code
+    point with ascii() (myapp/sql_csv.py). The server reports its encoding when the connection
+    opens, so this costs no query.
+    """
+    encoding = dbapi_connection.info.parameter_status("server_encoding")
+    if encoding != "UTF8":
+        raise RuntimeError(
+            f"the PostgreSQL database's encoding is {encoding}; this app needs UTF8 "
+            "(CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0)"
+        )
 
 
 def sqlite_pragmas(config, memory):

@@ -1,14 +1,18 @@
 """SQLite done right: pragmas per connection, BEGIN IMMEDIATE for writers, several processes at once."""
 
+import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import OperationalError
 
 from myapp import create_app
-from myapp.database import ConnectionSettings, begin_transaction
+from myapp.database import ConnectionSettings, TransactionBegin, write_intent
 from myapp.extensions import db
 from myapp.models import RowCount, User
 
@@ -143,7 +147,7 @@ def test_no_sqlite_listener_on_a_postgresql_engine(tmp_path, monkeypatch):
     app = create_app(config)
     with app.app_context():
         assert db.engine.dialect.name == "postgresql"
-        assert not event.contains(db.engine, "begin", begin_transaction)
+        assert not any(isinstance(listener, TransactionBegin) for listener in db.engine.dispatch.begin)
         assert not has_connection_settings(db.engine)  # no PRAGMA-sending connect listener
 
 
@@ -191,3 +195,69 @@ def test_each_write_request_takes_the_write_lock_once(file_app):
         sent = statements_during(file_app, lambda: responses.append(send(client, kind, url, data)))  # noqa: B023
         assert responses[0].status_code == status, (url, responses[0].get_data(as_text=True)[:300])
         assert sent.count("BEGIN IMMEDIATE") == 1, (url, sent)
+
+
+def hold_write_lock(path, seconds, released):
+    """Another connection takes the write lock now and lets go after seconds (released gets the
+    time): a thread, so that this one can wait for the lock meanwhile."""
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+
+    def let_go():
+        time.sleep(seconds)
+        other.execute("COMMIT")
+        released.append(time.monotonic())
+        other.close()
+
+    thread = threading.Thread(target=let_go)
+    thread.start()
+    return thread
+
+
+@sqlite_only
+def test_a_writer_gets_the_lock_soon_after_another_lets_go(tmp_path, monkeypatch):
+    # SQLite's own wait (busy_timeout) naps longer and longer, 100 ms at a time in the end: after
+    # 450 ms of waiting it would try again only at 528 ms. Ours tries every few milliseconds.
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    path = tmp_path / "app.db"
+    app = make_file_app(path)
+    released = []
+    thread = hold_write_lock(str(path), 0.45, released)
+    try:
+        with app.app_context(), write_intent():
+            started = time.monotonic()
+            db.session.execute(text("SELECT 1"))  # BEGIN IMMEDIATE: waits for the lock
+            got_it = time.monotonic()
+            db.session.rollback()
+    finally:
+        thread.join()
+        with app.app_context():
+            db.engine.dispose()
+    assert got_it - started >= 0.44  # it did wait for the other writer
+    assert got_it - released[0] < 0.04
+
+
+@sqlite_only
+def test_the_wait_for_the_write_lock_ends_at_busy_timeout(tmp_path, monkeypatch):
+    monkeypatch.setenv("INSTANCE_PATH", str(tmp_path / "instance"))
+    path = tmp_path / "app.db"
+    app = make_file_app(path, SQLITE_BUSY_TIMEOUT_MS=200)
+    released = []
+    thread = hold_write_lock(str(path), 1.0, released)
+    try:
+        with app.app_context():
+            with write_intent():
+                started = time.monotonic()
+                with pytest.raises(OperationalError, match="database is locked"):
+                    db.session.execute(text("SELECT 1"))
+                waited = time.monotonic() - started
+                db.session.rollback()
+            # The connection waits as configured again for anything else it runs (a read).
+            assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 200
+            db.session.rollback()
+    finally:
+        thread.join()
+        with app.app_context():
+            db.engine.dispose()
+    assert 0.19 <= waited < 0.6
+    assert not released or released[0] - started >= 0.9  # the error came long before the other let go

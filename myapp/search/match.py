@@ -163,12 +163,9 @@ class Search:
             return read(self.filters())
         walks = [QUICK_WALK_MS[self.dialect]]
         for ms in walks:
-            try:
-                with self._walk_budget(ms):
-                    return read(self.filters(walk=True))
-            except OperationalError as error:
-                if not budget.interrupted(error):
-                    raise
+            rows = self._within(self._walk_budget(ms), read, walk=True)
+            if rows is not None:
+                return rows
             if len(walks) == 1:
                 cost = self.estimated_ms()
                 if cost is None:
@@ -177,13 +174,18 @@ class Search:
                     walks.append(min(cost, LONG_WALK_MS))
         if self.dialect == "sqlite":
             return read(self.filters(walk=False))
+        rows = self._within(budget.index_plan(INDEX_MS), read, walk=False)
+        return rows if rows is not None else read(self.filters(walk=True))
+
+    def _within(self, bound, read, walk):
+        """read(filters) by that plan within bound; None when the bound ended it first."""
         try:
-            with budget.index_plan(INDEX_MS):
-                return read(self.filters(walk=False))
+            with bound:
+                return read(self.filters(walk=walk))
         except OperationalError as error:
             if not budget.interrupted(error):
                 raise
-        return read(self.filters(walk=True))
+        return None
 
     def _walk_budget(self, ms):
         return budget.time_budget(ms) if self.dialect == "sqlite" else budget.walk_budget(ms)
@@ -231,7 +233,7 @@ class Search:
 # Walks of the sort index. SQLite tests some 20,000 index rows a millisecond, PostgreSQL about
 # 12,000 (an index-only walk; fewer where the row must be read); a common term's dense matches come
 # within a few hundred rows, and a rare term never gets here (it is counted first).
-QUICK_WALK_MS = {"sqlite": 2, "postgresql": 5}
+QUICK_WALK_MS = {"sqlite": 2, "postgresql": 10}
 SCOPED_WALK_MS = {"sqlite": 10, "postgresql": 25}  # one author's posts: no estimate of the matches
 LONG_WALK_MS = 300  # the longest walk when the matches are many: 3-6 million index rows
 # Reading every match through the search index and sorting them, per match, measured at a million

@@ -102,10 +102,30 @@ def live_app(tmp_path_factory):
         db.engine.dispose()
 
 
+def whole_bodies(app):
+    """app with each response body read whole (and its iterable closed) before werkzeug sends it.
+
+    When the browser drops a connection mid-answer (it gives up on a favicon it has already
+    cached), werkzeug's development server can skip closing the response iterable, and a static
+    file's handle is left for the garbage collector: a ResourceWarning that pytest turns into a
+    failure of whichever test runs then. Gunicorn, which serves the app for real, closes it.
+    """
+
+    def serve(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return serve
+
+
 @pytest.fixture(scope="session")
 def base_url(live_app):
     """A threaded werkzeug server on a free port of 127.0.0.1, for the whole session."""
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    server = make_server("127.0.0.1", 0, whole_bodies(live_app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -1,9 +1,10 @@
-"""SQLite connection settings and transaction mode, attached to the app's own engine; the
-PostgreSQL engine options beside them.
+"""SQLite connection settings and transaction mode (with the app's own wait for the write lock),
+attached to the app's own engine; the PostgreSQL engine options and encoding check beside them.
 
 Nothing SQLite-specific runs for PostgreSQL: the listeners are added only when the engine is
 SQLite, and only to this app's engine (a global listener on Engine would send PRAGMAs to every
-database). PostgreSQL gets its pool and per-connection timeouts from postgresql_engine_options().
+database). PostgreSQL gets its pool and per-connection timeouts from postgresql_engine_options(),
+and a connection to a database that is not UTF8 is refused (require_utf8).
 """
 
 import random
